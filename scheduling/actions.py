@@ -1,0 +1,712 @@
+"""Actions: every change to events, participants and 1-1 chats.
+
+Each action checks who may act, locks what it changes, changes it, records the chat's
+history and writes the notifications to the outbox, all in the caller's transaction.
+The caller opens the transaction (`async with session.begin()`) and commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling import accounts, ical, outbox, slots, states, timefmt
+from scheduling.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded, SlotTaken
+from scheduling.models import (
+    Availability,
+    BookingMode,
+    BusyBlock,
+    ChatEvent,
+    ChatRequest,
+    ChatStatus,
+    Company,
+    Event,
+    Participant,
+    RequestsBy,
+    Role,
+    User,
+)
+
+S = ChatStatus
+INVITE_LINK_LIFETIME = dt.timedelta(days=7)
+
+
+@dataclass
+class Context:
+    """What every action needs from outside the database: the time and where links point."""
+
+    now: dt.datetime
+    base_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "noreply@fairmeet.local"
+    changed: list[tuple[str, int]] = field(default_factory=list)
+
+    def link(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+async def get_event(session: AsyncSession, event_id: int) -> Event:
+    event = await session.get(Event, event_id)
+    if event is None:
+        raise NotFound("No such event.", code="event_not_found")
+    return event
+
+
+async def participation(session: AsyncSession, event_id: int, user_id: int, *, lock: bool = False) -> Participant | None:
+    stmt = select(Participant).where(Participant.event_id == event_id, Participant.user_id == user_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def require_member(session: AsyncSession, event: Event, user: User) -> Participant | None:
+    """The user's participation; platform admins pass without one. Strangers are refused."""
+    member = await participation(session, event.id, user.id)
+    if member is None and not user.is_admin:
+        raise NotFound("No such event.", code="event_not_found")
+    return member
+
+
+async def require_organizer(session: AsyncSession, event: Event, user: User) -> None:
+    member = await require_member(session, event, user)
+    if user.is_admin:
+        return
+    if member is None or member.role != Role.ORGANIZER.value:
+        raise Forbidden("Only the event's organizers can do that.", code="not_organizer")
+
+
+async def load_chat(session: AsyncSession, chat_id: int, user: User, *, lock: bool = False) -> ChatRequest:
+    """A chat the user takes part in (or organizes); anyone else gets not-found, so ids don't leak."""
+    stmt = select(ChatRequest).where(ChatRequest.id == chat_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    chat = (await session.execute(stmt)).scalar_one_or_none()
+    if chat is None:
+        raise NotFound("No such chat request.", code="chat_not_found")
+    if user.id in (chat.talent_id, chat.recruiter_id) or user.is_admin:
+        return chat
+    member = await participation(session, chat.event_id, user.id)
+    if member is not None and member.role == Role.ORGANIZER.value:
+        return chat
+    raise NotFound("No such chat request.", code="chat_not_found")
+
+
+def _require_party(chat: ChatRequest, user: User) -> None:
+    if user.id not in (chat.talent_id, chat.recruiter_id):
+        raise Forbidden("Only the two people of this chat can do that.", code="not_a_party")
+
+
+# --------------------------------------------------------------------------- events and people
+
+
+@dataclass
+class ChatFormat:
+    requests_by: str = RequestsBy.TALENTS.value
+    slot_minutes: int = 30
+    buffer_minutes: int = 0
+    max_requests_per_talent: int | None = None
+    max_chats_per_talent: int | None = None
+    room_opens_minutes_before: int = 5
+
+
+def _check_format(fmt: ChatFormat) -> None:
+    if fmt.requests_by not in {r.value for r in RequestsBy}:
+        raise Invalid("Who may send requests must be talents, recruiters or both.", code="invalid_format")
+    if not (5 <= fmt.slot_minutes <= 240) or fmt.slot_minutes % slots.BLOCK_MINUTES:
+        raise Invalid("Slot length must be 5 to 240 minutes, in steps of 5.", code="invalid_format")
+    if not (0 <= fmt.buffer_minutes <= 120) or fmt.buffer_minutes % slots.BLOCK_MINUTES:
+        raise Invalid("The buffer must be 0 to 120 minutes, in steps of 5.", code="invalid_format")
+    for value, label in ((fmt.max_requests_per_talent, "requests"), (fmt.max_chats_per_talent, "chats")):
+        if value is not None and not (1 <= value <= 1000):
+            raise Invalid(f"The cap on {label} per talent must be 1 to 1000, or empty for none.", code="invalid_format")
+    if not (0 <= fmt.room_opens_minutes_before <= 120):
+        raise Invalid("Rooms can open 0 to 120 minutes before a chat.", code="invalid_format")
+
+
+def _check_event_fields(name: str, timezone: str, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    if not name.strip():
+        raise Invalid("The event needs a name.", code="invalid_event")
+    if not timefmt.is_valid_zone(timezone):
+        raise Invalid(f"Unknown time zone {timezone!r}; use a name such as Europe/Berlin.", code="invalid_timezone")
+    if ends_at <= starts_at:
+        raise Invalid("The event must end after it starts.", code="invalid_event")
+    if ends_at - starts_at > dt.timedelta(days=31):
+        raise Invalid("An event can last at most 31 days.", code="invalid_event")
+
+
+async def create_event(
+    session: AsyncSession,
+    ctx: Context,
+    actor: User,
+    *,
+    name: str,
+    timezone: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    description: str = "",
+    support_email: str = "",
+    fmt: ChatFormat | None = None,
+) -> Event:
+    if not actor.is_admin:
+        raise Forbidden("Only platform admins can create events.", code="not_admin")
+    fmt = fmt or ChatFormat()
+    _check_event_fields(name, timezone, starts_at, ends_at)
+    _check_format(fmt)
+    event = Event(
+        name=name.strip()[:200],
+        description=description,
+        timezone=timezone,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        support_email=support_email,
+        created_at=ctx.now,
+        **fmt.__dict__,
+    )
+    session.add(event)
+    await session.flush()
+    session.add(Participant(event_id=event.id, user_id=actor.id, role=Role.ORGANIZER.value, requests_used=0, chats_booked=0))
+    await session.flush()
+    return event
+
+
+async def update_event(
+    session: AsyncSession,
+    actor: User,
+    event_id: int,
+    *,
+    name: str,
+    timezone: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    description: str,
+    support_email: str,
+    fmt: ChatFormat,
+) -> Event:
+    event = await get_event(session, event_id)
+    await require_organizer(session, event, actor)
+    _check_event_fields(name, timezone, starts_at, ends_at)
+    _check_format(fmt)
+    event.name = name.strip()[:200]
+    event.timezone = timezone
+    event.starts_at = starts_at
+    event.ends_at = ends_at
+    event.description = description
+    event.support_email = support_email
+    for key, value in fmt.__dict__.items():
+        setattr(event, key, value)
+    return event
+
+
+def _check_url(url: str, label: str) -> str:
+    url = url.strip()
+    if url and not (url.startswith("https://") or url.startswith("http://")):
+        raise Invalid(f"The {label} must start with https:// or http://.", code="invalid_url")
+    return url[:500]
+
+
+async def add_company(
+    session: AsyncSession, actor: User, event_id: int, *, name: str, description: str = "", website: str = "", logo_url: str = ""
+) -> Company:
+    event = await get_event(session, event_id)
+    await require_organizer(session, event, actor)
+    if not name.strip():
+        raise Invalid("The company needs a name.", code="invalid_company")
+    company = Company(
+        event_id=event.id,
+        name=name.strip()[:200],
+        description=description.strip(),
+        website=_check_url(website, "website"),
+        logo_url=_check_url(logo_url, "logo URL"),
+    )
+    session.add(company)
+    await session.flush()
+    return company
+
+
+async def add_participant(
+    session: AsyncSession,
+    ctx: Context,
+    actor: User,
+    event_id: int,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    company_id: int | None = None,
+    password: str | None = None,
+) -> Participant:
+    """Adds a person to the event, creating their account if needed.
+
+    Without a password the person gets an invitation email with a one-time sign-in link.
+    """
+    event = await get_event(session, event_id)
+    await require_organizer(session, event, actor)
+    if role not in {r.value for r in Role}:
+        raise Invalid("Role must be talent, recruiter or organizer.", code="invalid_role")
+    if role == Role.RECRUITER.value:
+        if company_id is None:
+            raise Invalid("A recruiter belongs to a company: give company_id.", code="company_required")
+        company = await session.get(Company, company_id)
+        if company is None or company.event_id != event.id:
+            raise NotFound("No such company in this event.", code="company_not_found")
+    elif company_id is not None:
+        raise Invalid("Only recruiters belong to a company.", code="invalid_company")
+    user = await accounts.user_by_email(session, accounts.normalize_email(email))
+    if user is None:
+        user = await accounts.create_user(session, email=email, name=name, password=password, now=ctx.now)
+    elif await participation(session, event.id, user.id) is not None:
+        raise Conflict("That person already takes part in this event.", code="already_participant")
+    member = Participant(
+        event_id=event.id, user_id=user.id, role=role, company_id=company_id, requests_used=0, chats_booked=0,
+        booking_mode=BookingMode.SELECTIVE.value, custom_question="", ideal_candidate="",
+    )
+    session.add(member)
+    await session.flush()
+    if password is None:
+        secret = await accounts.issue_login_link(session, user, now=ctx.now, lifetime=INVITE_LINK_LIFETIME)
+        mail = outbox.invitation(to=user.name, event_name=event.name, role=role, url=ctx.link(f"/login/link/{secret}?next=/events/{event.id}"))
+        outbox.enqueue(session, user, "invitation", mail, now=ctx.now)
+    return member
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.datetime
+    end: dt.datetime
+
+
+async def set_recruiter_profile(
+    session: AsyncSession,
+    actor: User,
+    event_id: int,
+    recruiter_user_id: int,
+    *,
+    booking_mode: str,
+    custom_question: str,
+    ideal_candidate: str,
+    availability: Sequence[Window] | None,
+) -> Participant:
+    """Sets a recruiter's booking mode, question, "who I'd like to talk to" and availability.
+
+    Availability is replaced as a whole when given. Confirmed chats stay where they are.
+    """
+    event = await get_event(session, event_id)
+    if actor.id != recruiter_user_id:
+        await require_organizer(session, event, actor)
+    member = await participation(session, event.id, recruiter_user_id)
+    if member is None or member.role != Role.RECRUITER.value:
+        if actor.id == recruiter_user_id and member is None:
+            raise NotFound("No such event.", code="event_not_found")
+        raise NotFound("No such recruiter in this event.", code="recruiter_not_found")
+    if booking_mode not in {m.value for m in BookingMode}:
+        raise Invalid("Booking mode must be selective or direct.", code="invalid_booking_mode")
+    member.booking_mode = booking_mode
+    member.custom_question = custom_question.strip()[:500]
+    member.ideal_candidate = ideal_candidate.strip()[:2000]
+    if availability is not None:
+        windows = sorted(availability, key=lambda w: w.start)
+        for w in windows:
+            if w.end <= w.start:
+                raise Invalid("Each availability window must end after it starts.", code="invalid_availability")
+            if not (slots.is_on_block_boundary(w.start) and slots.is_on_block_boundary(w.end)):
+                raise Invalid("Availability must start and end on whole 5 minutes (like 09:00 or 09:05).", code="invalid_availability")
+            if w.start < event.starts_at or w.end > event.ends_at:
+                raise Invalid("Availability must lie within the event's start and end.", code="availability_outside_event")
+        for a, b in zip(windows, windows[1:]):
+            if b.start < a.end:
+                raise Invalid("Availability windows must not overlap.", code="invalid_availability")
+        await session.execute(delete(Availability).where(Availability.participant_id == member.id))
+        session.add_all(Availability(participant_id=member.id, starts_at=w.start, ends_at=w.end) for w in windows)
+        await session.flush()
+    return member
+
+
+# --------------------------------------------------------------------------- chat requests
+
+
+def _record(session: AsyncSession, ctx: Context, chat: ChatRequest, actor: User | None, to: ChatStatus, note: str = "") -> None:
+    states.check(chat.status, to)
+    session.add(
+        ChatEvent(chat_request_id=chat.id, actor_id=actor.id if actor else None, from_status=chat.status, to_status=to.value, note=note, created_at=ctx.now)
+    )
+    chat.status = to.value
+    chat.updated_at = ctx.now
+    ctx.changed.append(("chat", chat.id))
+
+
+async def chat_people(session: AsyncSession, chat: ChatRequest) -> tuple[User, User, Event]:
+    talent = await session.get(User, chat.talent_id)
+    recruiter = await session.get(User, chat.recruiter_id)
+    event = await session.get(Event, chat.event_id)
+    assert talent is not None and recruiter is not None and event is not None
+    return talent, recruiter, event
+
+
+def _other(chat: ChatRequest, actor: User, talent: User, recruiter: User) -> User:
+    return recruiter if actor.id == talent.id else talent
+
+
+async def send_request(
+    session: AsyncSession,
+    ctx: Context,
+    actor: User,
+    event_id: int,
+    *,
+    recruiter_id: int | None = None,
+    talent_id: int | None = None,
+    message: str = "",
+    answer: str = "",
+) -> ChatRequest:
+    event = await get_event(session, event_id)
+    me = await participation(session, event.id, actor.id)
+    if me is None:
+        raise NotFound("No such event.", code="event_not_found")
+    if (recruiter_id is None) == (talent_id is None):
+        raise Invalid("Give exactly one of recruiter_id or talent_id.", code="invalid_counterpart")
+    message = message.strip()
+    answer = answer.strip()
+    if len(message) > 2000 or len(answer) > 2000:
+        raise Invalid("Message and answer are limited to 2000 characters.", code="too_long")
+    if me.role == Role.TALENT.value:
+        if recruiter_id is None:
+            raise Invalid("Talents send requests to recruiters: give recruiter_id.", code="invalid_counterpart")
+        if event.requests_by == RequestsBy.RECRUITERS.value:
+            raise Forbidden("In this event only recruiters send 1-1 chat requests.", code="requests_not_allowed")
+        other = await participation(session, event.id, recruiter_id)
+        if other is None or other.role != Role.RECRUITER.value:
+            raise NotFound("No such recruiter in this event.", code="recruiter_not_found")
+        recruiter_member, talent_member = other, me
+    elif me.role == Role.RECRUITER.value:
+        if talent_id is None:
+            raise Invalid("Recruiters send requests to talents: give talent_id.", code="invalid_counterpart")
+        if event.requests_by == RequestsBy.TALENTS.value:
+            raise Forbidden("In this event only talents send 1-1 chat requests.", code="requests_not_allowed")
+        other = await participation(session, event.id, talent_id)
+        if other is None or other.role != Role.TALENT.value:
+            raise NotFound("No such talent in this event.", code="talent_not_found")
+        recruiter_member, talent_member = me, other
+    else:
+        raise Forbidden("Only talents and recruiters send 1-1 chat requests.", code="wrong_role")
+
+    question = recruiter_member.custom_question if me.role == Role.TALENT.value else ""
+    if question and not answer:
+        raise Invalid("This recruiter asks a question; answer it to send your request.", code="answer_required")
+    if ctx.now >= event.ends_at:
+        raise Conflict("The event is over; requests are closed.", code="event_over")
+
+    uses_credit = me.role == Role.TALENT.value
+    if uses_credit:
+        await _take_quota(session, talent_member.id, "requests_used", event.max_requests_per_talent,
+                          "You have used all your chat requests for this event.")
+    chat = ChatRequest(
+        event_id=event.id,
+        talent_id=talent_member.user_id,
+        recruiter_id=recruiter_member.user_id,
+        sender_id=actor.id,
+        message=message,
+        answer=answer if question else "",
+        question=question,
+        status=S.PENDING.value,
+        uses_credit=uses_credit,
+        ical_uid=f"{uuid.uuid4()}@fairmeet",
+        ical_sequence=0,
+        invite_sent=False,
+        reason="",
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    session.add(chat)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict("You already have an open 1-1 chat request with this person.", code="duplicate_request") from None
+    session.add(ChatEvent(chat_request_id=chat.id, actor_id=actor.id, from_status=None, to_status=S.PENDING.value, note="", created_at=ctx.now))
+    ctx.changed.append(("chat", chat.id))
+
+    talent, recruiter, _ = await chat_people(session, chat)
+    receiver = recruiter if me.role == Role.TALENT.value else talent
+    auto = me.role == Role.TALENT.value and recruiter_member.booking_mode == BookingMode.DIRECT.value
+    if auto:
+        _record(session, ctx, chat, recruiter, S.ACCEPTED, "direct booking")
+    mail = outbox.request_received(
+        to=receiver.name, sender=actor.name, event_name=event.name, message=message, answer=chat.answer,
+        question=question, url=ctx.link(f"/chats/{chat.id}"), auto_accepted=auto,
+    )
+    outbox.enqueue(session, receiver, "request_received", mail, now=ctx.now)
+    return chat
+
+
+async def _take_quota(session: AsyncSession, participant_id: int, column: str, cap: int | None, message: str) -> None:
+    """Counts one use against a talent's cap, atomically: the row is only changed while under the cap."""
+    col = getattr(Participant, column)
+    stmt = update(Participant).where(Participant.id == participant_id).values({col: col + 1})
+    if cap is not None:
+        stmt = stmt.where(col < cap)
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise QuotaExceeded(message)
+
+
+async def _give_back_quota(session: AsyncSession, event_id: int, user_id: int, column: str) -> None:
+    col = getattr(Participant, column)
+    await session.execute(
+        update(Participant)
+        .where(Participant.event_id == event_id, Participant.user_id == user_id, col > 0)
+        .values({col: col - 1})
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def accept(session: AsyncSession, ctx: Context, actor: User, chat_id: int) -> ChatRequest:
+    chat = await load_chat(session, chat_id, actor, lock=True)
+    _require_party(chat, actor)
+    if actor.id == chat.sender_id:
+        raise Forbidden("The person who received the request accepts it.", code="not_receiver")
+    _record(session, ctx, chat, actor, S.ACCEPTED)
+    talent, recruiter, event = await chat_people(session, chat)
+    other = _other(chat, actor, talent, recruiter)
+    mail = outbox.request_accepted(to=other.name, other=actor.name, event_name=event.name, url=ctx.link(f"/chats/{chat.id}"))
+    outbox.enqueue(session, other, "request_accepted", mail, now=ctx.now)
+    return chat
+
+
+async def decline(session: AsyncSession, ctx: Context, actor: User, chat_id: int, reason: str = "") -> ChatRequest:
+    chat = await load_chat(session, chat_id, actor, lock=True)
+    _require_party(chat, actor)
+    if actor.id == chat.sender_id:
+        raise Forbidden("You sent this request; cancel it instead.", code="not_receiver")
+    reason = reason.strip()[:1000]
+    _record(session, ctx, chat, actor, S.DECLINED, reason)
+    chat.reason = reason
+    chat.closed_by_id = actor.id
+    talent, recruiter, event = await chat_people(session, chat)
+    other = _other(chat, actor, talent, recruiter)
+    mail = outbox.request_declined(to=other.name, other=actor.name, event_name=event.name, reason=reason, url=ctx.link(f"/events/{event.id}"))
+    outbox.enqueue(session, other, "request_declined", mail, now=ctx.now)
+    return chat
+
+
+def invite_for(
+    ctx: Context, chat: ChatRequest, talent: User, recruiter: User, event: Event,
+    *, at: tuple[dt.datetime, dt.datetime] | None = None,
+) -> ical.Invite:
+    """The chat's invite at its booked time, or at `at` (the old time, when announcing its release)."""
+    start, end = at if at is not None else (chat.starts_at, chat.ends_at)
+    assert start is not None and end is not None
+    return ical.Invite(
+        uid=chat.ical_uid,
+        sequence=chat.ical_sequence,
+        start=start,
+        end=end,
+        summary=f"1-1 chat: {talent.name} & {recruiter.name} ({event.name})",
+        description=f"Your 1-1 chat at {event.name}. Join the room from {ctx.link(f'/chats/{chat.id}')}",
+        organizer=ical.Person(event.name, ctx.mail_from),
+        attendees=[ical.Person(recruiter.name, recruiter.email), ical.Person(talent.name, talent.email)],
+        url=ctx.link(f"/chats/{chat.id}"),
+        location=ctx.link(f"/chats/{chat.id}"),
+    )
+
+
+def _next_sequence(chat: ChatRequest) -> None:
+    """Every invite after the first carries a higher SEQUENCE (RFC 5546 §2.1.4)."""
+    if chat.invite_sent:
+        chat.ical_sequence += 1
+    chat.invite_sent = True
+
+
+async def _release(session: AsyncSession, event: Event, chat: ChatRequest) -> None:
+    await session.execute(delete(BusyBlock).where(BusyBlock.chat_request_id == chat.id))
+    await _give_back_quota(session, event.id, chat.talent_id, "chats_booked")
+
+
+async def open_slots_for_chat(session: AsyncSession, chat: ChatRequest, event: Event, *, now: dt.datetime) -> list[slots.Slot]:
+    """The recruiter's grid slots, in the future, free for both people."""
+    member = await participation(session, event.id, chat.recruiter_id)
+    assert member is not None
+    windows = (
+        await session.execute(select(Availability.starts_at, Availability.ends_at).where(Availability.participant_id == member.id))
+    ).all()
+    grid = slots.grid(
+        [(a, b) for a, b in windows], event.slot_minutes, event.buffer_minutes,
+        not_before=max(now, event.starts_at), not_after=event.ends_at,
+    )
+    busy = await busy_intervals(session, [chat.recruiter_id, chat.talent_id], exclude_chat=chat.id)
+    return slots.free(grid, busy)
+
+
+async def busy_intervals(session: AsyncSession, user_ids: Sequence[int], *, exclude_chat: int | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+    stmt = select(ChatRequest.starts_at, ChatRequest.ends_at).where(
+        ChatRequest.status == S.CONFIRMED.value,
+        (ChatRequest.recruiter_id.in_(user_ids)) | (ChatRequest.talent_id.in_(user_ids)),
+    )
+    if exclude_chat is not None:
+        stmt = stmt.where(ChatRequest.id != exclude_chat)
+    return [(a, b) for a, b in (await session.execute(stmt)).all() if a is not None and b is not None]
+
+
+async def _occupy(session: AsyncSession, chat: ChatRequest, event: Event, start: dt.datetime, *, now: dt.datetime) -> None:
+    """Checks `start` is an open slot and takes it for both people; the unique busy blocks settle races."""
+    if start.tzinfo is None:
+        raise Invalid("Give the start with its UTC offset (RFC 3339).", code="invalid_time")
+    start = start.astimezone(dt.timezone.utc)
+    member = await participation(session, event.id, chat.recruiter_id)
+    assert member is not None
+    windows = (
+        await session.execute(select(Availability.starts_at, Availability.ends_at).where(Availability.participant_id == member.id))
+    ).all()
+    grid = slots.grid([(a, b) for a, b in windows], event.slot_minutes, event.buffer_minutes,
+                      not_before=event.starts_at, not_after=event.ends_at)
+    slot = next((s for s in grid if s.start == start), None)
+    if slot is None:
+        raise Invalid("That time is not one of the recruiter's slots.", code="not_a_slot")
+    if slot.start <= now:
+        raise Invalid("That slot has already started; pick a later one.", code="slot_in_past")
+    blocks = slots.blocks(slot.start, slot.end)
+    taken = (
+        await session.execute(
+            select(BusyBlock.user_id).where(BusyBlock.user_id.in_([chat.talent_id, chat.recruiter_id]), BusyBlock.block.in_(blocks)).limit(2)
+        )
+    ).scalars().all()
+    if chat.talent_id in taken and chat.recruiter_id not in taken:
+        raise SlotTaken("You already have a chat at that time; pick another slot.", code="talent_busy")
+    if taken:
+        raise SlotTaken("That slot was just taken; please pick another.")
+    rows = sorted(
+        ({"user_id": uid, "block": b, "chat_request_id": chat.id} for uid in (chat.talent_id, chat.recruiter_id) for b in blocks),
+        key=lambda r: (r["user_id"], r["block"]),
+    )
+    try:
+        await session.execute(insert(BusyBlock), rows)
+    except IntegrityError:
+        raise SlotTaken("That slot was just taken; please pick another.") from None
+    chat.starts_at, chat.ends_at = slot.start, slot.end
+
+
+async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, start: dt.datetime) -> ChatRequest:
+    """Confirms an accepted chat at `start`: 409 when the slot was taken meanwhile or a quota is used up."""
+    chat = await load_chat(session, chat_id, actor, lock=True)
+    _require_party(chat, actor)
+    states.check(chat.status, S.CONFIRMED, action="be booked")
+    talent, recruiter, event = await chat_people(session, chat)
+    talent_member = await participation(session, event.id, talent.id)
+    assert talent_member is not None
+    await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
+                      "The talent has reached the most confirmed chats allowed in this event.")
+    await _occupy(session, chat, event, start, now=ctx.now)
+    _record(session, ctx, chat, actor, S.CONFIRMED)
+    _next_sequence(chat)
+    await _send_invites(session, ctx, chat, talent, recruiter, event, kind="confirmed")
+    return chat
+
+
+async def _send_invites(
+    session: AsyncSession, ctx: Context, chat: ChatRequest, talent: User, recruiter: User, event: Event, *, kind: str,
+    actor: User | None = None, reason: str = "", old: tuple[dt.datetime, dt.datetime] | None = None,
+) -> None:
+    url = ctx.link(f"/chats/{chat.id}")
+    for person, other in ((talent, recruiter), (recruiter, talent)):
+        if kind == "confirmed":
+            invite = invite_for(ctx, chat, talent, recruiter, event)
+            when = timefmt.span(invite.start, invite.end, person.timezone, event.timezone)
+            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, url=url,
+                                         ical=ical.request(invite, stamp=ctx.now))
+        elif kind == "cancelled":
+            when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone) if chat.starts_at and chat.ends_at else None
+            cal = ical.cancel(invite_for(ctx, chat, talent, recruiter, event), stamp=ctx.now) if chat.starts_at else None
+            who = actor.name if actor is not None and actor.id != person.id else "You"
+            mail = outbox.chat_cancelled(to=person.name, other=who, event_name=event.name, when=when, reason=reason, url=url, ical=cal)
+        else:  # rescheduled
+            assert old is not None
+            old_when = timefmt.span(old[0], old[1], person.timezone, event.timezone)
+            if chat.status == S.CONFIRMED.value:
+                invite = invite_for(ctx, chat, talent, recruiter, event)
+                new_when: str | None = timefmt.span(invite.start, invite.end, person.timezone, event.timezone)
+                cal = ical.request(invite, stamp=ctx.now)
+            else:
+                invite = invite_for(ctx, chat, talent, recruiter, event, at=old)
+                new_when = None
+                cal = ical.cancel(invite, stamp=ctx.now)
+            who = actor.name if actor is not None and actor.id != person.id else "You"
+            mail = outbox.chat_rescheduled(to=person.name, other=who, event_name=event.name, old_when=old_when, new_when=new_when,
+                                           reason=reason, url=url, ical=cal)
+        outbox.enqueue(session, person, kind, mail, now=ctx.now)
+
+
+async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int, reason: str = "") -> ChatRequest:
+    """Withdraws a pending request (its sender) or calls off an accepted or confirmed chat (either person)."""
+    chat = await load_chat(session, chat_id, actor, lock=True)
+    _require_party(chat, actor)
+    reason = reason.strip()[:1000]
+    if chat.status == S.PENDING.value and actor.id != chat.sender_id:
+        raise Forbidden("You received this request; decline it instead.", code="not_sender")
+    if chat.status == S.CONFIRMED.value and not reason:
+        raise Invalid("Tell the other person why you cancel: a reason is required.", code="reason_required")
+    was = chat.status
+    states.check(was, S.CANCELLED, action="be cancelled")
+    talent, recruiter, event = await chat_people(session, chat)
+    if was == S.CONFIRMED.value:
+        await _release(session, event, chat)
+        _next_sequence(chat)
+    if was == S.PENDING.value and chat.uses_credit:
+        await _give_back_quota(session, event.id, chat.talent_id, "requests_used")
+    _record(session, ctx, chat, actor, S.CANCELLED, reason)
+    chat.reason = reason
+    chat.closed_by_id = actor.id
+    if was == S.CONFIRMED.value:
+        await _send_invites(session, ctx, chat, talent, recruiter, event, kind="cancelled", actor=actor, reason=reason)
+    else:
+        other = _other(chat, actor, talent, recruiter)
+        mail = outbox.chat_cancelled(to=other.name, other=actor.name, event_name=event.name, when=None, reason=reason,
+                                     url=ctx.link(f"/events/{event.id}"), ical=None)
+        outbox.enqueue(session, other, "cancelled", mail, now=ctx.now)
+    return chat
+
+
+async def reschedule(
+    session: AsyncSession, ctx: Context, actor: User, chat_id: int, *, reason: str, start: dt.datetime | None = None
+) -> ChatRequest:
+    """Moves a confirmed chat: back to scheduling (slot released), or straight to a new `start`."""
+    chat = await load_chat(session, chat_id, actor, lock=True)
+    _require_party(chat, actor)
+    reason = reason.strip()[:1000]
+    if not reason:
+        raise Invalid("Tell the other person why you reschedule: a reason is required.", code="reason_required")
+    states.check(chat.status, S.ACCEPTED, action="be rescheduled")
+    talent, recruiter, event = await chat_people(session, chat)
+    assert chat.starts_at is not None and chat.ends_at is not None
+    old = (chat.starts_at, chat.ends_at)
+    await _release(session, event, chat)
+    _record(session, ctx, chat, actor, S.ACCEPTED, f"reschedule: {reason}")
+    chat.starts_at = chat.ends_at = None
+    chat.reason = reason
+    if start is not None:
+        talent_member = await participation(session, event.id, talent.id)
+        assert talent_member is not None
+        await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
+                          "The talent has reached the most confirmed chats allowed in this event.")
+        await _occupy(session, chat, event, start, now=ctx.now)
+        _record(session, ctx, chat, actor, S.CONFIRMED)
+    _next_sequence(chat)
+    await _send_invites(session, ctx, chat, talent, recruiter, event, kind="rescheduled", actor=actor, reason=reason, old=old)
+    return chat
+
+
+async def complete_due(session: AsyncSession, ctx: Context) -> int:
+    """Marks confirmed chats whose end has passed as completed; returns how many."""
+    due = (
+        await session.execute(
+            select(ChatRequest).where(ChatRequest.status == S.CONFIRMED.value, ChatRequest.ends_at <= ctx.now).with_for_update()
+        )
+    ).scalars().all()
+    for chat in due:
+        _record(session, ctx, chat, None, S.COMPLETED)
+    return len(due)

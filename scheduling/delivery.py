@@ -1,0 +1,102 @@
+"""Delivers outbox mail by SMTP, with retries and backoff; a message is sent at most once per success."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scheduling.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+LEASE = dt.timedelta(minutes=10)
+
+
+def build_email(message: OutboxMessage, mail_from: str) -> EmailMessage:
+    """A text email; an invite goes both inline (text/calendar; method=...) and as invite.ics."""
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = formataddr((message.to_name, message.to_email))
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain="fairmeet.local")
+    email.set_content(message.body_text)
+    if message.ical and message.ical_method:
+        email.add_alternative(message.ical, subtype="calendar", params={"method": message.ical_method})
+        email.add_attachment(message.ical.encode(), maintype="application", subtype="ics", filename="invite.ics")
+    return email
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
+
+
+class SmtpSender:
+    """Sends due outbox messages. Rows are claimed by a conditional update, so two app processes never both send one."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], smtp_url: str, mail_from: str) -> None:
+        self.sessionmaker = sessionmaker
+        self.mail_from = mail_from
+        parts = urlsplit(smtp_url)
+        self.host = parts.hostname or "localhost"
+        self.use_tls = parts.scheme == "smtps"
+        self.port = parts.port or (465 if self.use_tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.start_tls = True if "starttls=1" in parts.query else None if not self.use_tls else False
+
+    async def send_due(self, now: dt.datetime, limit: int = 50) -> int:
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                ids = (
+                    await session.execute(
+                        select(OutboxMessage.id)
+                        # A "sending" row whose lease ran out belongs to a process that died mid-send.
+                        .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+                        .order_by(OutboxMessage.id)
+                        .limit(limit)
+                    )
+                ).scalars().all()
+            sent = 0
+            for message_id in ids:
+                async with session.begin():
+                    claimed = await session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == message_id,
+                            OutboxMessage.status.in_(("pending", "sending")),
+                            OutboxMessage.next_attempt_at <= now,
+                        )
+                        .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
+                    )
+                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                        continue
+                    message = await session.get(OutboxMessage, message_id, populate_existing=True)
+                assert message is not None
+                error = ""
+                try:
+                    await aiosmtplib.send(
+                        build_email(message, self.mail_from), hostname=self.host, port=self.port, username=self.username,
+                        password=self.password, use_tls=self.use_tls, start_tls=self.start_tls, timeout=20,
+                    )
+                except (aiosmtplib.SMTPException, OSError) as err:
+                    error = f"{type(err).__name__}: {err}"
+                async with session.begin():
+                    if not error:
+                        message.status, message.sent_at, message.last_error = "sent", now, ""
+                        sent += 1
+                    elif message.attempts >= MAX_ATTEMPTS:
+                        message.status, message.last_error = "failed", error
+                        log.error("giving up on mail %s to %s: %s", message.id, message.to_email, error)
+                    else:
+                        message.status, message.last_error = "pending", error
+                        message.next_attempt_at = now + backoff(message.attempts)
+                        log.warning("mail %s to %s failed (attempt %s): %s", message.id, message.to_email, message.attempts, error)
+                    session.add(message)
+            return sent

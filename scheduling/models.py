@@ -1,0 +1,261 @@
+"""The tables of Fairmeet's scheduling domain, as typed SQLAlchemy models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scheduling.db import Base, UTCDateTime
+
+
+class Role(str, enum.Enum):
+    ORGANIZER = "organizer"
+    RECRUITER = "recruiter"
+    TALENT = "talent"
+
+
+class RequestsBy(str, enum.Enum):
+    TALENTS = "talents"
+    RECRUITERS = "recruiters"
+    BOTH = "both"
+
+
+class BookingMode(str, enum.Enum):
+    SELECTIVE = "selective"
+    DIRECT = "direct"
+
+
+class ChatStatus(str, enum.Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (ChatStatus.PENDING.value, ChatStatus.ACCEPTED.value, ChatStatus.CONFIRMED.value)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    headline: Mapped[str] = mapped_column(String(200), default="")
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginLink(Base):
+    """A one-time sign-in link sent by email; only the hash of its secret is kept."""
+
+    __tablename__ = "login_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("slot_minutes > 0", name="slot_positive"),
+        CheckConstraint("buffer_minutes >= 0", name="buffer_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    support_email: Mapped[str] = mapped_column(String(254), default="")
+    requests_by: Mapped[str] = mapped_column(String(16), default=RequestsBy.TALENTS.value)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    max_requests_per_talent: Mapped[int | None] = mapped_column(Integer)
+    max_chats_per_talent: Mapped[int | None] = mapped_column(Integer)
+    room_opens_minutes_before: Mapped[int] = mapped_column(Integer, default=5)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    logo_url: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Participant(Base):
+    """A person's part in one event, with the recruiter settings and the talent's quota counters."""
+
+    __tablename__ = "participants"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id"),
+        CheckConstraint("requests_used >= 0", name="requests_used_not_negative"),
+        CheckConstraint("chats_booked >= 0", name="chats_booked_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="SET NULL"), index=True)
+    booking_mode: Mapped[str] = mapped_column(String(16), default=BookingMode.SELECTIVE.value)
+    custom_question: Mapped[str] = mapped_column(Text, default="")
+    ideal_candidate: Mapped[str] = mapped_column(Text, default="")
+    requests_used: Mapped[int] = mapped_column(Integer, default=0)
+    chats_booked: Mapped[int] = mapped_column(Integer, default=0)
+
+    user: Mapped[User] = relationship(lazy="raise")
+    company: Mapped[Company | None] = relationship(lazy="raise")
+
+
+class Availability(Base):
+    """A window in which a recruiter can be booked; slots form a grid inside it."""
+
+    __tablename__ = "availability"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ChatRequest(Base):
+    """A 1-1 chat between a talent and a recruiter, from request to completion."""
+
+    __tablename__ = "chat_requests"
+    __table_args__ = (
+        CheckConstraint("talent_id <> recruiter_id", name="two_people"),
+        CheckConstraint(
+            "status NOT IN ('confirmed', 'completed') OR (starts_at IS NOT NULL AND ends_at IS NOT NULL)",
+            name="booked_has_time",
+        ),
+        # One open conversation per pair: a second request while one is open is refused.
+        Index(
+            "uq_chat_requests_open_pair",
+            "event_id",
+            "talent_id",
+            "recruiter_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'accepted', 'confirmed')"),
+            postgresql_where=text("status IN ('pending', 'accepted', 'confirmed')"),
+        ),
+        Index("ix_chat_requests_event_status", "event_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    talent_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recruiter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    message: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    question: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=ChatStatus.PENDING.value)
+    uses_credit: Mapped[bool] = mapped_column(Boolean, default=False)
+    starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ical_uid: Mapped[str] = mapped_column(String(120), unique=True)
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    invite_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    talent: Mapped[User] = relationship(foreign_keys=[talent_id], lazy="raise")
+    recruiter: Mapped[User] = relationship(foreign_keys=[recruiter_id], lazy="raise")
+    event: Mapped[Event] = relationship(lazy="raise")
+
+
+class BusyBlock(Base):
+    """One 5-minute block of a person's time taken by a confirmed chat.
+
+    The unique key (user_id, block) is what makes double booking impossible: two
+    overlapping chats of the same person would need the same block twice.
+    """
+
+    __tablename__ = "busy_blocks"
+    __table_args__ = (UniqueConstraint("user_id", "block"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    block: Mapped[int] = mapped_column(BigInteger)
+    chat_request_id: Mapped[int] = mapped_column(ForeignKey("chat_requests.id", ondelete="CASCADE"), index=True)
+
+
+class ChatEvent(Base):
+    """The history of a chat: every transition with who made it and why."""
+
+    __tablename__ = "chat_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_request_id: Mapped[int] = mapped_column(ForeignKey("chat_requests.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """An email written in the same transaction as the change it reports; a sender delivers it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_email: Mapped[str] = mapped_column(String(254), index=True)
+    to_name: Mapped[str] = mapped_column(String(120), default="")
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    ical: Mapped[str | None] = mapped_column(Text)
+    ical_method: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

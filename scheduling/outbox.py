@@ -1,0 +1,114 @@
+"""The mail outbox: notifications written in the same transaction as the change they report.
+
+Texts of every notification live here, in one place, so they can be translated later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduling.models import OutboxMessage, User
+
+
+@dataclass(frozen=True)
+class Mail:
+    subject: str
+    body: str
+    ical: str | None = None
+    ical_method: str | None = None
+
+
+def enqueue(session: AsyncSession, to: User, kind: str, mail: Mail, *, now: dt.datetime) -> OutboxMessage:
+    message = OutboxMessage(
+        to_email=to.email,
+        to_name=to.name,
+        subject=mail.subject,
+        body_text=mail.body,
+        ical=mail.ical,
+        ical_method=mail.ical_method,
+        kind=kind,
+        status="pending",
+        attempts=0,
+        last_error="",
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def _sign(event_name: str) -> str:
+    return f"\n\n-- \nFairmeet · {event_name}\n"
+
+
+def request_received(*, to: str, sender: str, event_name: str, message: str, answer: str, question: str, url: str, auto_accepted: bool) -> Mail:
+    lines = [f"Hello {to},", "", f"{sender} sent you a 1-1 chat request for {event_name}."]
+    if message:
+        lines += ["", "Their message:", message]
+    if question:
+        lines += ["", f"Your question: {question}", f"Their answer: {answer}"]
+    if auto_accepted:
+        lines += ["", "Your calendar takes direct bookings, so the request was accepted at once; they can now pick a slot."]
+    else:
+        lines += ["", "Accept or decline it here:"]
+    lines += [url]
+    return Mail(f"New 1-1 chat request from {sender}", "\n".join(lines) + _sign(event_name))
+
+
+def request_accepted(*, to: str, other: str, event_name: str, url: str) -> Mail:
+    body = f"Hello {to},\n\n{other} accepted your 1-1 chat request for {event_name}.\nPick a time that suits you both:\n{url}"
+    return Mail(f"{other} accepted your 1-1 chat request", body + _sign(event_name))
+
+
+def request_declined(*, to: str, other: str, event_name: str, reason: str, url: str) -> Mail:
+    body = f"Hello {to},\n\n{other} declined your 1-1 chat request for {event_name}."
+    if reason:
+        body += f"\n\nTheir note: {reason}"
+    body += f"\n\nOther recruiters are still open for chats:\n{url}"
+    return Mail(f"{other} declined your 1-1 chat request", body + _sign(event_name))
+
+
+def chat_confirmed(*, to: str, other: str, event_name: str, when: str, url: str, ical: str) -> Mail:
+    body = (
+        f"Hello {to},\n\nYour 1-1 chat with {other} is confirmed.\n\nWhen: {when}\n"
+        f"Join from this page once the room opens:\n{url}\n\nThe attached invite adds it to your calendar."
+    )
+    return Mail(f"Confirmed: 1-1 chat with {other}, {when}", body + _sign(event_name), ical, "REQUEST")
+
+
+def chat_cancelled(*, to: str, other: str, event_name: str, when: str | None, reason: str, url: str, ical: str | None) -> Mail:
+    what = f"your 1-1 chat ({when})" if when else "your 1-1 chat request"
+    body = f"Hello {to},\n\n{other} cancelled {what} for {event_name}."
+    if reason:
+        body += f"\n\nReason: {reason}"
+    body += f"\n\n{url}"
+    return Mail(f"Cancelled: 1-1 chat with {other}", body + _sign(event_name), ical, "CANCEL" if ical else None)
+
+
+def chat_rescheduled(*, to: str, other: str, event_name: str, old_when: str, new_when: str | None, reason: str, url: str, ical: str) -> Mail:
+    body = f"Hello {to},\n\n{other} rescheduled your 1-1 chat for {event_name}.\n\nWas: {old_when}\n"
+    if new_when:
+        body += f"Now: {new_when}\n"
+    else:
+        body += "The old time is released; a new slot can be picked here:\n"
+    if reason:
+        body += f"\nReason: {reason}\n"
+    body += f"\n{url}"
+    method = "REQUEST" if new_when else "CANCEL"
+    return Mail(f"Rescheduled: 1-1 chat with {other}", body + _sign(event_name), ical, method)
+
+
+def invitation(*, to: str, event_name: str, role: str, url: str) -> Mail:
+    body = (
+        f"Hello {to},\n\nYou have been added to {event_name} as {role}.\n"
+        f"Sign in with this link (valid for 7 days, once):\n{url}"
+    )
+    return Mail(f"You're invited to {event_name}", body + _sign(event_name))
+
+
+def sign_in_link(*, to: str, url: str) -> Mail:
+    body = f"Hello {to},\n\nHere is your sign-in link for Fairmeet (valid for 30 minutes, once):\n{url}\n\nIf you did not ask for it, ignore this email."
+    return Mail("Your Fairmeet sign-in link", body)

@@ -1,0 +1,122 @@
+"""The Starlette application: routes, middleware, and the resources its lifespan owns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from scheduling import actions
+from scheduling.db import create_engine, create_sessionmaker
+from scheduling.delivery import SmtpSender
+from web import api, pages
+from web.http import Clock, Resources, json_error, res, utcnow
+from web.openapi import document
+from web.ratelimit import RateLimiter
+from web.settings import Settings
+
+log = logging.getLogger("fairmeet")
+STATIC = Path(__file__).parent / "static"
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        async with res(request).sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as err:  # noqa: BLE001 -- any database failure is "unhealthy"
+        return JSONResponse({"status": "error", "database": str(err)[:200]}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(document())
+
+
+async def _every(seconds: float, job: str, fn: object) -> None:
+    assert callable(fn)
+    while True:
+        try:
+            await fn()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s failed", job)
+        await asyncio.sleep(seconds)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return json_error(exc.status_code, code, str(exc.detail))
+    return await pages.error_page(request, exc.status_code, str(exc.detail))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    if request.url.path.startswith("/api/"):
+        return json_error(500, "server_error", "Something went wrong on our side; it has been logged.")
+    return await pages.error_page(request, 500, "Something went wrong on our side; it has been logged.")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, background: bool = True) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        sessionmaker = create_sessionmaker(engine)
+        app.state.res = Resources(
+            settings=settings, sessionmaker=sessionmaker, clock=clock,
+            login_limiter=RateLimiter(settings.login_rate_per_minute, 60), write_limiter=RateLimiter(30, 60),
+        )
+        tasks: list[asyncio.Task[None]] = []
+        if background:
+            async def sweep() -> None:
+                async with sessionmaker() as session, session.begin():
+                    await actions.complete_due(session, actions.Context(now=clock()))
+
+            tasks.append(asyncio.create_task(_every(settings.sweep_seconds, "complete", sweep)))
+            if settings.smtp_url:
+                sender = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from)
+
+                async def send() -> None:
+                    await sender.send_due(clock())
+
+                tasks.append(asyncio.create_task(_every(settings.mail_poll_seconds, "mail", send)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/api/openapi.json", openapi),
+        *api.routes,
+        *pages.routes,
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [
+        Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="fairmeet_session", same_site="lax",
+                   https_only=settings.secure_cookies, max_age=14 * 24 * 3600),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    return app

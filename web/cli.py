@@ -1,0 +1,102 @@
+"""The `fairmeet` command: serve, demo, db upgrade, users create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+
+from scheduling import accounts, migrate
+from scheduling.db import create_engine, create_sessionmaker
+from scheduling.errors import DomainError
+from web.settings import Settings
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        from pathlib import Path
+
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def _demo(settings: Settings) -> None:
+    from web import demo
+
+    engine = create_engine(settings.database_url)
+    sm = create_sessionmaker(engine)
+    try:
+        created = await demo.seed(sm, now=_now(), base_url=settings.base_url)
+        links = await demo.sign_in_links(sm, now=_now(), base_url=settings.base_url)
+    finally:
+        await engine.dispose()
+    print("Demo event " + ("created." if created else "already there."))
+    print(f"\nFairmeet is at {settings.base_url}\nSign in at {settings.base_url}/login with the password '{demo.DEMO_PASSWORD}', or open a one-time link:")
+    for label, email, link in links:
+        print(f"  {label:<15} {email:<34} {link}")
+    if settings.local_mailbox:
+        print(f"\nNo SMTP configured: email is shown at {settings.base_url}/mailbox\n")
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database_url)
+    sm = create_sessionmaker(engine)
+    try:
+        async with sm() as s, s.begin():
+            user = await accounts.create_user(s, email=args.email, name=args.name, password=args.password, now=_now(), is_admin=args.admin)
+    except DomainError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"created user {user.id} {user.email}{' (admin)' if args.admin else ''}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fairmeet", description="Fairmeet: virtual hiring events")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    sub.add_parser("demo", help="seed the demo event (once) and print sign-in links")
+    db = sub.add_parser("db", help="database commands")
+    db.add_argument("action", choices=["upgrade"])
+    users = sub.add_parser("users", help="user commands")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--password")
+    create.add_argument("--admin", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    _ensure_sqlite_dir(settings.database_url)
+
+    if args.command == "db":
+        migrate.upgrade(settings.database_url)
+        print("database is up to date")
+        return 0
+    if args.command == "demo":
+        asyncio.run(_demo(settings))
+        return 0
+    if args.command == "users":
+        return asyncio.run(_create_user(settings, args))
+    import uvicorn
+
+    from web.app import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

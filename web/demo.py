@@ -1,0 +1,111 @@
+"""The demo event that `make run` seeds: companies, recruiters with availability, talents, chats in every state."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scheduling import accounts, actions, timefmt
+from scheduling.models import User
+
+DEMO_PASSWORD = "fairmeet-demo"
+ADMIN = "admin@demo.fairmeet.test"
+ORGANIZER = "organizer@demo.fairmeet.test"
+TZ = "Europe/Berlin"
+
+COMPANIES = [
+    ("Northwind Robotics", "Warehouse robots that work next to people.", "https://northwind.example"),
+    ("Bluefin Health", "Software for clinics and their patients.", "https://bluefin.example"),
+    ("Cobalt Energy", "Grid storage and the code that runs it.", "https://cobalt.example"),
+]
+RECRUITERS = [
+    ("Rita Recruiter", "recruiter@demo.fairmeet.test", 0, "Backend engineers who like Python and PostgreSQL.", "", "selective"),
+    ("Marco Silva", "marco@demo.fairmeet.test", 0, "Robotics and embedded people, juniors welcome.", "Which robot would you build first?", "selective"),
+    ("Aisha Khan", "aisha@demo.fairmeet.test", 1, "Product designers and front-end developers.", "", "direct"),
+    ("Jonas Weber", "jonas@demo.fairmeet.test", 1, "Data analysts with an interest in health.", "", "selective"),
+    ("Lena Novak", "lena@demo.fairmeet.test", 2, "Electrical engineers and SREs.", "What draws you to energy?", "selective"),
+    ("Sam Osei", "sam@demo.fairmeet.test", 2, "Graduates from any technical field.", "", "direct"),
+]
+TALENTS = [
+    ("Tom Talent", "talent@demo.fairmeet.test", "Backend developer, 3 years of Python"),
+    ("Nora Lind", "nora@demo.fairmeet.test", "UX designer moving into product"),
+    ("Ravi Patel", "ravi@demo.fairmeet.test", "Electrical engineering graduate"),
+    ("Eva Müller", "eva@demo.fairmeet.test", "Data analyst, SQL and R"),
+    ("Kofi Mensah", "kofi@demo.fairmeet.test", "Robotics student, ROS and C++"),
+]
+
+
+async def seed(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_url: str) -> bool:
+    """Creates the demo once; returns False when it already exists."""
+    ctx = actions.Context(now=now, base_url=base_url)
+    async with sm() as s, s.begin():
+        if await accounts.user_by_email(s, ADMIN) is not None:
+            return False
+        admin = await accounts.create_user(s, email=ADMIN, name="Ada Admin", password=DEMO_PASSWORD, now=now, is_admin=True)
+        admin.timezone = TZ
+        today = now.astimezone(timefmt.zone(TZ)).date()
+        start = timefmt.local_to_instant(today, dt.time(0, 0), TZ)
+        end = timefmt.local_to_instant(today + dt.timedelta(days=3), dt.time(0, 0), TZ)
+        event = await actions.create_event(
+            s, ctx, admin, name="Fairmeet Demo Hiring Days", timezone=TZ, starts_at=start, ends_at=end,
+            description="Three days of 1-1 chats with tech employers.", support_email="support@demo.fairmeet.test",
+            fmt=actions.ChatFormat(requests_by="both", slot_minutes=20, buffer_minutes=10, max_requests_per_talent=5,
+                                   max_chats_per_talent=3, room_opens_minutes_before=5),
+        )
+        await actions.add_participant(s, ctx, admin, event.id, email=ORGANIZER, name="Olga Organizer", role="organizer", password=DEMO_PASSWORD)
+        companies = [await actions.add_company(s, admin, event.id, name=n, description=d, website=w) for n, d, w in COMPANIES]
+        recruiters: list[User] = []
+        for name, email, ci, ideal, question, mode in RECRUITERS:
+            member = await actions.add_participant(s, ctx, admin, event.id, email=email, name=name, role="recruiter",
+                                                   company_id=companies[ci].id, password=DEMO_PASSWORD)
+            user = await s.get(User, member.user_id)
+            assert user is not None
+            windows = []
+            for day in range(3):
+                d = today + dt.timedelta(days=day)
+                for a, b in ((dt.time(9), dt.time(12)), (dt.time(13), dt.time(17))):
+                    windows.append(actions.Window(timefmt.local_to_instant(d, a, TZ), timefmt.local_to_instant(d, b, TZ)))
+            await actions.set_recruiter_profile(s, admin, event.id, user.id, booking_mode=mode, custom_question=question,
+                                                ideal_candidate=ideal, availability=windows)
+            recruiters.append(user)
+        talents: list[User] = []
+        for name, email, headline in TALENTS:
+            member = await actions.add_participant(s, ctx, admin, event.id, email=email, name=name, role="talent", password=DEMO_PASSWORD)
+            user = await s.get(User, member.user_id)
+            assert user is not None
+            user.headline = headline
+            talents.append(user)
+        tom, nora, ravi, eva, _kofi = talents
+        rita, marco, aisha, jonas, lena, _sam = recruiters
+        # A chat in every state, so each tab has something to show.
+        await actions.send_request(s, ctx, tom, event.id, recruiter_id=jonas.id, message="I'd love to hear about your data team.")
+        await actions.send_request(s, ctx, rita, event.id, talent_id=tom.id, message="Your Python background fits our platform team. Chat?")
+        accepted = await actions.send_request(s, ctx, tom, event.id, recruiter_id=marco.id, message="Robots! I built a line follower.",
+                                              answer="A robot that sorts recycling.")
+        await actions.accept(s, ctx, marco, accepted.id)
+        confirmed = await actions.send_request(s, ctx, tom, event.id, recruiter_id=aisha.id, message="I do front-end on the side.")
+        free = await actions.open_slots_for_chat(s, confirmed, event, now=now)
+        if free:
+            await actions.book(s, ctx, tom, confirmed.id, free[len(free) // 3].start)
+        declined = await actions.send_request(s, ctx, tom, event.id, recruiter_id=lena.id, message="Curious about SRE at Cobalt.",
+                                              answer="Keeping the lights on, literally.")
+        await actions.decline(s, ctx, lena, declined.id, "We are only hiring senior SREs this time, sorry!")
+        await actions.send_request(s, ctx, nora, event.id, recruiter_id=rita.id, message="Hello from a designer who codes.")
+        await actions.send_request(s, ctx, ravi, event.id, recruiter_id=rita.id, message="Interested in your hardware teams.")
+        await actions.send_request(s, ctx, eva, event.id, recruiter_id=jonas.id, message="Health data is my passion.")
+    return True
+
+
+async def sign_in_links(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_url: str) -> list[tuple[str, str, str]]:
+    """Fresh one-time sign-in links for the demo's organizer, recruiter and talent."""
+    out = []
+    async with sm() as s, s.begin():
+        for label, email in (("Organizer", ORGANIZER), ("Recruiter", "recruiter@demo.fairmeet.test"), ("Talent", "talent@demo.fairmeet.test"),
+                             ("Platform admin", ADMIN)):
+            user = await accounts.user_by_email(s, email)
+            if user is None:
+                continue
+            secret = await accounts.issue_login_link(s, user, now=now, lifetime=dt.timedelta(hours=12))
+            out.append((label, email, f"{base_url}/login/link/{secret}"))
+    return out

@@ -1,0 +1,84 @@
+"""Shared request plumbing: the app's resources, the signed-in user, errors as JSON or pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from scheduling import actions
+from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from scheduling.models import User
+from web.ratelimit import RateLimiter
+from web.settings import Settings
+
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Resources:
+    """What the lifespan creates and every request reaches through `request.app.state.res`."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    login_limiter: RateLimiter
+    write_limiter: RateLimiter
+
+
+def res(request: Request) -> Resources:
+    resources: Resources = request.app.state.res
+    return resources
+
+
+def context(request: Request) -> actions.Context:
+    r = res(request)
+    return actions.Context(now=r.clock(), base_url=r.settings.base_url, mail_from=r.settings.mail_from_address)
+
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, Conflict):
+        return 409
+    if isinstance(error, Invalid):
+        return 422
+    return 400
+
+
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def session_user(request: Request, session: AsyncSession) -> User | None:
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    return await session.get(User, uid)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+Handler = Callable[..., Awaitable[Any]]

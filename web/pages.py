@@ -1,0 +1,639 @@
+"""Server-rendered pages. Every form posts to an endpoint that calls the same action as the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Awaitable, Callable
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from scheduling import accounts, actions, ical, outbox, queries, slots, timefmt
+from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
+from scheduling.models import Event, OutboxMessage, Participant, User
+from web.http import client_ip, context, csrf_token, res, session_user, status_for
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+LOGIN_LINK_LIFETIME = dt.timedelta(minutes=30)
+STATUS_LABELS = {
+    "pending": "Waiting for feedback",
+    "accepted": "In scheduling",
+    "confirmed": "Confirmed",
+    "completed": "Completed",
+    "declined": "Declined",
+    "cancelled": "Cancelled",
+}
+TAB_LABELS = {"requests": "Requests", "scheduling": "In Scheduling", "confirmed": "Confirmed", "declined": "Declined", "completed": "Completed"}
+
+
+class Redirect(Exception):  # noqa: N818 -- control flow, not an error
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+def flash(request: Request, message: str, kind: str = "ok") -> None:
+    request.session.setdefault("flash", []).append([kind, message])
+
+
+def _safe_next(value: str | None, default: str = "/") -> str:
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def render(request: Request, name: str, user: User | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    messages = request.session.pop("flash", []) if "flash" in request.session else []
+    viewer_tz = user.timezone if user and user.timezone else None
+    event: Event | None = ctx.get("event")
+    event_tz = event.timezone if event else (viewer_tz or "UTC")
+
+    def when(start: dt.datetime | None, end: dt.datetime | None) -> str:
+        if start is None or end is None:
+            return ""
+        return timefmt.span(start, end, viewer_tz, event_tz)
+
+    def clock(instant: dt.datetime) -> str:
+        return instant.astimezone(timefmt.zone(viewer_tz, event_tz)).strftime("%H:%M")
+
+    def stamp(instant: dt.datetime) -> str:
+        return timefmt.day_time(instant, timefmt.zone(viewer_tz, event_tz))
+
+    def local_day(instant: dt.datetime, tz: str | None = None) -> str:
+        return instant.astimezone(timefmt.zone(tz or viewer_tz, event_tz)).strftime("%a %d %b %Y")
+
+    return templates.TemplateResponse(
+        request, name,
+        {"user": user, "csrf": csrf_token(request), "messages": messages, "when": when, "clock": clock, "local_day": local_day, "stamp": stamp,
+         "status_labels": STATUS_LABELS, "viewer_tz": timefmt.zone(viewer_tz, event_tz).key, "local_mailbox": res(request).settings.local_mailbox,
+         **ctx},
+        status_code=status,
+    )
+
+
+async def error_page(request: Request, status: int, message: str) -> Response:
+    user = None
+    if "session" in request.scope:
+        async with res(request).sessionmaker() as session:
+            user = await session_user(request, session)
+    titles = {404: "Not found", 403: "Not allowed", 405: "Not allowed", 409: "Conflict", 500: "Something went wrong"}
+    return render(request, "error.html", user, status=status, title=titles.get(status, "Error"), message=message)
+
+
+Page = Callable[[Request, AsyncSession, User], Awaitable[Response]]
+
+
+def page(fn: Page) -> Callable[[Request], Awaitable[Response]]:
+    """A signed-in GET page in one read transaction; strangers go to /login, domain errors show an error page."""
+
+    async def handler(request: Request) -> Response:
+        async with res(request).sessionmaker() as session:
+            try:
+                async with session.begin():
+                    user = await session_user(request, session)
+                    if user is None:
+                        return RedirectResponse("/login?" + urlencode({"next": request.url.path}), status_code=303)
+                    return await fn(request, session, user)
+            except DomainError as err:
+                return await error_page(request, status_for(err), err.message)
+            except Redirect as r:
+                return RedirectResponse(r.url, status_code=303)
+
+    return handler
+
+
+FormAction = Callable[[Request, AsyncSession, User, FormData, actions.Context], Awaitable[str]]
+
+
+def form_action(fn: FormAction) -> Callable[[Request], Awaitable[Response]]:
+    """A signed-in POST: CSRF check, one transaction, one action, then back to a page with a message.
+
+    A domain error rolls everything back and is shown on the page the form came from.
+    """
+
+    async def handler(request: Request) -> Response:
+        form = await request.form()
+        back = _safe_next(str(form.get("back") or ""), request.headers.get("referer", "/").split(request.url.netloc, 1)[-1] or "/")
+        if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+            return await error_page(request, 403, "Your form expired or came from another site. Go back, reload the page and try again.")
+        ctx = context(request)
+        async with res(request).sessionmaker() as session:
+            try:
+                async with session.begin():
+                    user = await session_user(request, session)
+                    if user is None:
+                        return RedirectResponse("/login", status_code=303)
+                    target = await fn(request, session, user, form, ctx)
+            except DomainError as err:
+                flash(request, err.message, "error")
+                return RedirectResponse(_safe_next(back), status_code=303)
+        return RedirectResponse(_safe_next(target), status_code=303)
+
+    return handler
+
+
+def _int(form: FormData | dict[str, Any], name: str) -> int:
+    raw = str(form.get(name, "")).strip()
+    if not raw.isdigit():
+        raise Invalid(f"Missing or invalid {name}.")
+    return int(raw)
+
+
+def _path_int(request: Request, name: str) -> int:
+    value = request.path_params[name]
+    assert isinstance(value, int)
+    return value
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+async def login_page(request: Request) -> Response:
+    async with res(request).sessionmaker() as session:
+        user = await session_user(request, session)
+    if user is not None:
+        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    return render(request, "login.html", None, next=_safe_next(request.query_params.get("next")), email="", error="")
+
+
+def _sign_in(request: Request, user: User, tz: str) -> None:
+    request.session.clear()
+    request.session["uid"] = user.id
+    csrf_token(request)
+
+
+async def login_post(request: Request) -> Response:
+    form = await request.form()
+    nxt = _safe_next(str(form.get("next", "/")))
+    email = str(form.get("email", "")).strip()
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        return render(request, "login.html", None, status=403, next=nxt, email=email, error="The form expired; please try again.")
+    r = res(request)
+    key = f"{client_ip(request)}|{email.lower()}"
+    if not r.login_limiter.allow(key):
+        return render(request, "login.html", None, status=429, next=nxt, email=email,
+                      error=f"Too many attempts. Wait {r.login_limiter.retry_after(key)} seconds and try again.")
+    async with r.sessionmaker() as session, session.begin():
+        user = await accounts.authenticate(session, email, str(form.get("password", "")))
+        if user is None:
+            return render(request, "login.html", None, status=401, next=nxt, email=email, error="Email or password is wrong.")
+        tz = str(form.get("tz", ""))
+        if not user.timezone and timefmt.is_valid_zone(tz):
+            user.timezone = tz
+    _sign_in(request, user, tz)
+    return RedirectResponse(nxt, status_code=303)
+
+
+async def link_request(request: Request) -> Response:
+    """Emails a one-time sign-in link. The answer is the same whether or not the address is known."""
+    form = await request.form()
+    email = str(form.get("email", "")).strip()
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        return render(request, "login.html", None, status=403, next="/", email=email, error="The form expired; please try again.")
+    r = res(request)
+    if not r.login_limiter.allow(f"link|{client_ip(request)}|{email.lower()}"):
+        return render(request, "login.html", None, status=429, next="/", email=email, error="Too many links asked for; wait a minute.")
+    ctx = context(request)
+    async with r.sessionmaker() as session, session.begin():
+        user = await accounts.user_by_email(session, email)
+        if user is not None:
+            secret = await accounts.issue_login_link(session, user, now=ctx.now, lifetime=LOGIN_LINK_LIFETIME)
+            outbox.enqueue(session, user, "sign_in_link", outbox.sign_in_link(to=user.name, url=ctx.link(f"/login/link/{secret}")), now=ctx.now)
+    flash(request, "If that address has an account, a sign-in link is on its way. It works once, for 30 minutes.")
+    return RedirectResponse("/login", status_code=303)
+
+
+async def link_landing(request: Request) -> Response:
+    # A GET only shows a button: mail scanners that open links must not spend them.
+    return render(request, "link.html", None, token=request.path_params["token"], next=_safe_next(request.query_params.get("next")))
+
+
+async def link_redeem(request: Request) -> Response:
+    form = await request.form()
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        return await error_page(request, 403, "The form expired; open the link from your email again.")
+    ctx = context(request)
+    async with res(request).sessionmaker() as session, session.begin():
+        user = await accounts.redeem_login_link(session, str(request.path_params["token"]), now=ctx.now)
+        if user is not None:
+            tz = str(form.get("tz", ""))
+            if not user.timezone and timefmt.is_valid_zone(tz):
+                user.timezone = tz
+    if user is None:
+        return await error_page(request, 410, "This sign-in link has expired or was already used. Ask for a new one on the sign-in page.")
+    _sign_in(request, user, "")
+    return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    if secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# --------------------------------------------------------------------------- home, account, mailbox
+
+
+@page
+async def home(request: Request, session: AsyncSession, user: User) -> Response:
+    events = await queries.my_events(session, user)
+    if len(events) == 1 and not user.is_admin:
+        raise Redirect(f"/events/{events[0][0].id}")
+    return render(request, "home.html", user, events=events)
+
+
+@page
+async def account(request: Request, session: AsyncSession, user: User) -> Response:
+    feed = res(request).settings.base_url + f"/calendar/{user.calendar_token}.ics"
+    return render(request, "account.html", user, zones=timefmt.all_zones(), feed_url=feed)
+
+
+@form_action
+async def account_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+    if form.get("op") == "new_feed":
+        user.calendar_token = secrets.token_urlsafe(24)
+        flash(request, "New calendar address made; the old one no longer works.")
+        return "/account"
+    tz = str(form.get("timezone", ""))
+    if not timefmt.is_valid_zone(tz):
+        raise Invalid("Pick a time zone from the list.")
+    user.timezone = tz
+    headline = str(form.get("headline", "")).strip()[:200]
+    user.headline = headline
+    flash(request, f"Saved. Times now show in {tz}.")
+    return "/account"
+
+
+async def calendar_feed(request: Request) -> Response:
+    token = str(request.path_params["token"])
+    ctx = context(request)
+    async with res(request).sessionmaker() as session:
+        user = (await session.execute(select(User).where(User.calendar_token == token))).scalar_one_or_none()
+        if user is None:
+            return Response("Unknown calendar", status_code=404, media_type="text/plain")
+        chats = await queries.confirmed_for_user(session, user.id)
+        invites = [actions.invite_for(ctx, c, c.talent, c.recruiter, c.event) for c in chats]
+    body = ical.feed(f"Fairmeet: {user.name}", invites, stamp=ctx.now)
+    return Response(body, media_type="text/calendar; charset=utf-8")
+
+
+@page
+async def mailbox(request: Request, session: AsyncSession, user: User) -> Response:
+    if not res(request).settings.local_mailbox:
+        raise NotFound("Mail is delivered by SMTP on this server; look in your own mailbox.")
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    if not user.is_admin:
+        stmt = stmt.where(OutboxMessage.to_email == user.email)
+    messages = (await session.execute(stmt)).scalars().all()
+    return render(request, "mailbox.html", user, mails=messages)
+
+
+# --------------------------------------------------------------------------- events
+
+
+async def _event_ctx(session: AsyncSession, request: Request, user: User) -> tuple[Event, Participant | None, dict[str, Any]]:
+    event = await actions.get_event(session, _path_int(request, "event_id"))
+    member = await actions.require_member(session, event, user)
+    role = member.role if member else "admin"
+    return event, member, {"event": event, "member": member, "role": role, "quota": queries.quota(event, member)}
+
+
+@page
+async def event_new(request: Request, session: AsyncSession, user: User) -> Response:
+    if not user.is_admin:
+        raise Forbidden("Only platform admins can create events.")
+    return render(request, "event_new.html", user, zones=timefmt.all_zones())
+
+
+def _local(form: FormData, prefix: str, tz: str) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(str(form.get(f"{prefix}_date", "")))
+        clock = dt.time.fromisoformat(str(form.get(f"{prefix}_time", "")))
+    except ValueError:
+        raise Invalid(f"Give a valid {prefix.replace('_', ' ')} date and time.") from None
+    return timefmt.local_to_instant(day, clock, tz)
+
+
+def _optional_int(form: FormData, name: str) -> int | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Invalid(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
+    return int(raw)
+
+
+def _format_from(form: FormData) -> actions.ChatFormat:
+    return actions.ChatFormat(
+        requests_by=str(form.get("requests_by", "talents")),
+        slot_minutes=_int(form, "slot_minutes"),
+        buffer_minutes=_optional_int(form, "buffer_minutes") or 0,
+        max_requests_per_talent=_optional_int(form, "max_requests_per_talent"),
+        max_chats_per_talent=_optional_int(form, "max_chats_per_talent"),
+        room_opens_minutes_before=_optional_int(form, "room_opens_minutes_before") or 0,
+    )
+
+
+@form_action
+async def event_create(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+    tz = str(form.get("timezone", ""))
+    if not timefmt.is_valid_zone(tz):
+        raise Invalid("Pick the event's time zone from the list.")
+    event = await actions.create_event(
+        session, ctx, user, name=str(form.get("name", "")), timezone=tz, starts_at=_local(form, "starts", tz), ends_at=_local(form, "ends", tz),
+        description=str(form.get("description", "")), support_email=str(form.get("support_email", "")), fmt=_format_from(form),
+    )
+    flash(request, "Event created. Add companies and people next.")
+    return f"/events/{event.id}/manage"
+
+
+@page
+async def event_home(request: Request, session: AsyncSession, user: User) -> Response:
+    event, member, ctx = await _event_ctx(session, request, user)
+    tab = request.query_params.get("tab", "requests")
+    if tab not in queries.TABS:
+        tab = "requests"
+    counts = await queries.tab_counts(session, event.id, user, member)
+    views = await queries.chats(session, event.id, user, member, statuses=queries.TABS[tab])
+    return render(request, "chats.html", user, tab=tab, tabs=TAB_LABELS, counts=counts, views=views, nav="chats", **ctx)
+
+
+@page
+async def recruiters_page(request: Request, session: AsyncSession, user: User) -> Response:
+    event, member, ctx = await _event_ctx(session, request, user)
+    raw = request.query_params.get("company", "")
+    company_id = int(raw) if raw.isdigit() else None
+    cards = await queries.recruiter_cards(session, event, now=context(request).now, company_id=company_id)
+    open_with = set()
+    if member is not None and member.role == "talent":
+        mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
+        open_with = {v.chat.recruiter_id: v.chat.id for v in mine}
+    return render(request, "recruiters.html", user, cards=cards, companies=await queries.companies(session, event.id),
+                  company_id=company_id, open_with=open_with, nav="recruiters", **ctx)
+
+
+@page
+async def talents_page(request: Request, session: AsyncSession, user: User) -> Response:
+    event, member, ctx = await _event_ctx(session, request, user)
+    if member is None or member.role not in ("recruiter", "organizer"):
+        raise Forbidden("Only recruiters and organizers see the talent list.")
+    rows = await queries.talents(session, event.id)
+    open_with: dict[int, int] = {}
+    if member.role == "recruiter":
+        mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
+        open_with = {v.chat.talent_id: v.chat.id for v in mine}
+    return render(request, "talents.html", user, talents=rows, open_with=open_with, nav="talents", **ctx)
+
+
+async def _request_form_ctx(session: AsyncSession, request: Request, user: User) -> dict[str, Any]:
+    event, member, ctx = await _event_ctx(session, request, user)
+    other_id = _path_int(request, "user_id")
+    other_member = await actions.participation(session, event.id, other_id)
+    other = await session.get(User, other_id)
+    if other_member is None or other is None or other_member.role not in ("recruiter", "talent"):
+        raise NotFound("No such person in this event.")
+    company = (await queries.recruiter_companies(session, event.id, [other_id])).get(other_id)
+    return {"other": other, "other_member": other_member, "company": company, **ctx}
+
+
+@page
+async def request_form(request: Request, session: AsyncSession, user: User) -> Response:
+    ctx = await _request_form_ctx(session, request, user)
+    return render(request, "request_form.html", user, message="", answer="", error="", **ctx)
+
+
+async def request_send(request: Request) -> Response:
+    """Sends a request; a refusal re-shows the form with what was typed, not an empty one."""
+    form = await request.form()
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        return await error_page(request, 403, "Your form expired. Go back, reload the page and try again.")
+    ctx = context(request)
+    event_id, other_id = _path_int(request, "event_id"), _path_int(request, "user_id")
+    message, answer = str(form.get("message", "")), str(form.get("answer", ""))
+    async with res(request).sessionmaker() as session:
+        user = await session_user(request, session)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        try:
+            async with session.begin():
+                if not res(request).write_limiter.allow(f"chatreq|{user.id}"):
+                    raise Invalid("Too many requests in a short time; wait a minute.")
+                member = await actions.participation(session, event_id, user.id)
+                key = "recruiter_id" if member is not None and member.role == "talent" else "talent_id"
+                chat = await actions.send_request(session, ctx, user, event_id, message=message, answer=answer, **{key: other_id})
+        except DomainError as err:
+            async with session.begin():
+                try:
+                    view = await _request_form_ctx(session, request, user)
+                except DomainError as err2:
+                    return await error_page(request, status_for(err2), err2.message)
+            return render(request, "request_form.html", user, status=status_for(err), message=message, answer=answer, error=err.message, **view)
+    flash(request, "Request sent. You'll get an email when they answer." if chat.status == "pending"
+          else "Request accepted at once: pick a time below.")
+    return RedirectResponse(f"/chats/{chat.id}", status_code=303)
+
+
+@page
+async def schedule_page(request: Request, session: AsyncSession, user: User) -> Response:
+    event, member, ctx = await _event_ctx(session, request, user)
+    views = await queries.chats(session, event.id, user, None if (member and member.role == "organizer") else member, statuses=("confirmed", "completed"))
+    if member is not None and member.role == "organizer":
+        views = [v for v in views if user.id in (v.talent.id, v.recruiter.id)]
+    tz = timefmt.zone(user.timezone, event.timezone)
+    days = [(day, list(items)) for day, items in groupby(views, key=lambda v: v.chat.starts_at.astimezone(tz).date() if v.chat.starts_at else None)]
+    return render(request, "schedule.html", user, days=days, nav="schedule", **ctx)
+
+
+@page
+async def profile_page(request: Request, session: AsyncSession, user: User) -> Response:
+    event, member, ctx = await _event_ctx(session, request, user)
+    if member is None or member.role != "recruiter":
+        raise Forbidden("Only recruiters set availability.")
+    windows = await queries.availability(session, member)
+    ez = timefmt.zone(event.timezone)
+    first, last = event.starts_at.astimezone(ez).date(), (event.ends_at - dt.timedelta(seconds=1)).astimezone(ez).date()
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    grid = slots.grid([(w.starts_at, w.ends_at) for w in windows], event.slot_minutes, event.buffer_minutes,
+                      not_before=event.starts_at, not_after=event.ends_at)
+    return render(request, "profile.html", user, windows=windows, days=days, slot_count=len(grid), ez=ez, nav="profile", **ctx)
+
+
+@form_action
+async def profile_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+    event = await actions.get_event(session, _path_int(request, "event_id"))
+    member = await actions.participation(session, event.id, user.id)
+    if member is None or member.role != "recruiter":
+        raise Forbidden("Only recruiters set availability.")
+    windows = [actions.Window(w.starts_at, w.ends_at) for w in await queries.availability(session, member)]
+    op = str(form.get("op", "settings"))
+    if op == "add":
+        try:
+            day = dt.date.fromisoformat(str(form.get("day", "")))
+            start_t, end_t = dt.time.fromisoformat(str(form.get("from", ""))), dt.time.fromisoformat(str(form.get("to", "")))
+        except ValueError:
+            raise Invalid("Pick a day and give both times, like 09:00 and 12:00.") from None
+        start, end = timefmt.local_to_instant(day, start_t, event.timezone), timefmt.local_to_instant(day, end_t, event.timezone)
+        windows.append(actions.Window(start, end))
+        message = "Availability added."
+    elif op == "remove":
+        index = _int(form, "index")
+        windows = [w for i, w in enumerate(sorted(windows, key=lambda w: w.start)) if i != index]
+        message = "Availability removed. Confirmed chats in it stay booked."
+    else:
+        message = "Settings saved."
+    await actions.set_recruiter_profile(
+        session, user, event.id, user.id,
+        booking_mode=str(form.get("booking_mode", member.booking_mode)) if op == "settings" else member.booking_mode,
+        custom_question=str(form.get("custom_question", "")) if op == "settings" else member.custom_question,
+        ideal_candidate=str(form.get("ideal_candidate", "")) if op == "settings" else member.ideal_candidate,
+        availability=windows if op in ("add", "remove") else None,
+    )
+    flash(request, message)
+    return f"/events/{event.id}/profile"
+
+
+@page
+async def manage_page(request: Request, session: AsyncSession, user: User) -> Response:
+    event, member, ctx = await _event_ctx(session, request, user)
+    await actions.require_organizer(session, event, user)
+    ez = timefmt.zone(event.timezone)
+    return render(request, "manage.html", user, companies=await queries.companies(session, event.id), people=await queries.people(session, event.id),
+                  zones=timefmt.all_zones(), starts=event.starts_at.astimezone(ez), ends=event.ends_at.astimezone(ez), nav="manage", **ctx)
+
+
+@form_action
+async def manage_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+    event_id = _path_int(request, "event_id")
+    op = str(form.get("op", ""))
+    if op == "company":
+        company = await actions.add_company(session, user, event_id, name=str(form.get("name", "")), description=str(form.get("description", "")),
+                                            website=str(form.get("website", "")), logo_url=str(form.get("logo_url", "")))
+        flash(request, f"Company {company.name} added.")
+    elif op == "participant":
+        raw_company = str(form.get("company_id", "")).strip()
+        password = str(form.get("password", "")) or None
+        await actions.add_participant(session, ctx, user, event_id, email=str(form.get("email", "")), name=str(form.get("name", "")),
+                                      role=str(form.get("role", "")), company_id=int(raw_company) if raw_company.isdigit() else None,
+                                      password=password)
+        flash(request, "Added." + ("" if password else " They got an email with a sign-in link."))
+    elif op == "event":
+        tz = str(form.get("timezone", ""))
+        if not timefmt.is_valid_zone(tz):
+            raise Invalid("Pick the event's time zone from the list.")
+        await actions.update_event(session, user, event_id, name=str(form.get("name", "")), timezone=tz, starts_at=_local(form, "starts", tz),
+                                   ends_at=_local(form, "ends", tz), description=str(form.get("description", "")),
+                                   support_email=str(form.get("support_email", "")), fmt=_format_from(form))
+        flash(request, "Event settings saved.")
+    else:
+        raise Invalid("Unknown form.")
+    return f"/events/{event_id}/manage"
+
+
+# --------------------------------------------------------------------------- one chat
+
+
+@page
+async def chat_page(request: Request, session: AsyncSession, user: User) -> Response:
+    chat = await actions.load_chat(session, _path_int(request, "chat_id"), user)
+    event = await actions.get_event(session, chat.event_id)
+    member = await actions.participation(session, event.id, user.id)
+    view = await queries.chat_view(session, chat)
+    free: list[slots.Slot] = []
+    if chat.status in ("accepted", "confirmed") and user.id in (chat.talent_id, chat.recruiter_id):
+        free = await actions.open_slots_for_chat(session, chat, event, now=context(request).now)
+    tz = timefmt.zone(user.timezone, event.timezone)
+    slot_days = [(day, list(items)) for day, items in groupby(free, key=lambda s: s.start.astimezone(tz).date())]
+    other = view.recruiter if user.id == chat.talent_id else view.talent
+    other_member = await actions.participation(session, event.id, other.id)
+    return render(request, "chat.html", user, event=event, member=member, role=member.role if member else "admin", view=view, chat=chat,
+                  other=other, other_member=other_member, slot_days=slot_days, history=await queries.history(session, chat.id),
+                  is_party=user.id in (chat.talent_id, chat.recruiter_id), is_sender=user.id == chat.sender_id,
+                  quota=queries.quota(event, member), nav="chats")
+
+
+def _chat_op(op: str) -> FormAction:
+    async def run(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+        chat_id = _path_int(request, "chat_id")
+        reason = str(form.get("reason", ""))
+        if op == "accept":
+            chat = await actions.accept(session, ctx, user, chat_id)
+            flash(request, "Accepted. They can now pick a time from your calendar.")
+        elif op == "decline":
+            chat = await actions.decline(session, ctx, user, chat_id, reason)
+            flash(request, "Declined.")
+        elif op == "cancel":
+            chat = await actions.cancel(session, ctx, user, chat_id, reason)
+            flash(request, "Cancelled. The other person has been told.")
+        elif op == "book":
+            start = _parse_instant(str(form.get("start", "")))
+            chat = await actions.book(session, ctx, user, chat_id, start)
+            flash(request, "Your 1-1 chat is confirmed. The invite is in your email.")
+        else:
+            raw = str(form.get("start", "")).strip()
+            chat = await actions.reschedule(session, ctx, user, chat_id, reason=reason, start=_parse_instant(raw) if raw else None)
+            flash(request, "Moved to the new time; both of you got an updated invite." if chat.status == "confirmed"
+                  else "The slot is released; pick a new time below.")
+        return f"/chats/{chat.id}"
+
+    return run
+
+
+def _parse_instant(raw: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("Pick a time slot first.") from None
+    if value.tzinfo is None:
+        raise Invalid("Pick a time slot first.")
+    return value
+
+
+@page
+async def chat_invite(request: Request, session: AsyncSession, user: User) -> Response:
+    from web.api import invite_ics
+
+    return await invite_ics(session, context(request), user, _path_int(request, "chat_id"))
+
+
+def _quote(value: str) -> str:
+    return quote(value, safe="")
+
+
+routes = [
+    Route("/", home),
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login_post, methods=["POST"]),
+    Route("/login/link", link_request, methods=["POST"]),
+    Route("/login/link/{token}", link_landing, methods=["GET"]),
+    Route("/login/link/{token}", link_redeem, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/account", account, methods=["GET"]),
+    Route("/account", account_post, methods=["POST"]),
+    Route("/calendar/{token}.ics", calendar_feed),
+    Route("/mailbox", mailbox),
+    Route("/events/new", event_new, methods=["GET"]),
+    Route("/events", event_create, methods=["POST"]),
+    Route("/events/{event_id:int}", event_home),
+    Route("/events/{event_id:int}/recruiters", recruiters_page),
+    Route("/events/{event_id:int}/talents", talents_page),
+    Route("/events/{event_id:int}/request/{user_id:int}", request_form, methods=["GET"]),
+    Route("/events/{event_id:int}/request/{user_id:int}", request_send, methods=["POST"]),
+    Route("/events/{event_id:int}/schedule", schedule_page),
+    Route("/events/{event_id:int}/profile", profile_page, methods=["GET"]),
+    Route("/events/{event_id:int}/profile", profile_post, methods=["POST"]),
+    Route("/events/{event_id:int}/manage", manage_page, methods=["GET"]),
+    Route("/events/{event_id:int}/manage", manage_post, methods=["POST"]),
+    Route("/chats/{chat_id:int}", chat_page),
+    Route("/chats/{chat_id:int}/invite.ics", chat_invite),
+    *(Route(f"/chats/{{chat_id:int}}/{op}", form_action(_chat_op(op)), methods=["POST"]) for op in ("accept", "decline", "cancel", "book", "reschedule")),
+]

@@ -1,0 +1,65 @@
+"""Settings, read from FAIRMEET_* environment variables with embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DB = "sqlite+aiosqlite:///var/fairmeet.db"
+
+
+def _secret_from_file(path: Path) -> str:
+    """A per-installation secret kept beside the SQLite file, so restarts keep sessions valid."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass
+class Settings:
+    database_url: str = DEFAULT_DB
+    secret_key: str = field(default="", repr=False)
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_url: str = ""
+    mail_from: str = "Fairmeet <noreply@fairmeet.local>"
+    sweep_seconds: float = 30.0
+    mail_poll_seconds: float = 2.0
+    secure_cookies: bool = False
+    login_rate_per_minute: int = 10
+
+    @property
+    def local_mailbox(self) -> bool:
+        """Without SMTP, mail stays in the outbox and is read on the /mailbox page."""
+        return not self.smtp_url
+
+    @property
+    def mail_from_address(self) -> str:
+        value = self.mail_from
+        if "<" in value and value.endswith(">"):
+            return value[value.index("<") + 1 : -1]
+        return value
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        database_url = env.get("FAIRMEET_DATABASE_URL", DEFAULT_DB)
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+asyncpg://" + database_url.removeprefix("postgresql://")
+        secret = env.get("FAIRMEET_SECRET_KEY", "")
+        if not secret:
+            secret = _secret_from_file(Path(env.get("FAIRMEET_SECRET_FILE", "var/secret_key")))
+        base_url = env.get("FAIRMEET_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+        return cls(
+            database_url=database_url,
+            secret_key=secret,
+            base_url=base_url,
+            smtp_url=env.get("FAIRMEET_SMTP_URL", ""),
+            mail_from=env.get("FAIRMEET_MAIL_FROM", "Fairmeet <noreply@fairmeet.local>"),
+            secure_cookies=base_url.startswith("https://"),
+        )
