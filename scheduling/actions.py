@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import accounts, ical, outbox, slots, states, timefmt
-from scheduling.errors import Conflict, Forbidden, Invalid, NotFound, QuotaExceeded, SlotTaken
+from scheduling.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, QuotaExceeded, SlotTaken
 from scheduling.models import (
     Availability,
     BookingMode,
@@ -680,7 +680,9 @@ async def reschedule(
     reason = reason.strip()[:1000]
     if not reason:
         raise Invalid("Tell the other person why you reschedule: a reason is required.", code="reason_required")
-    states.check(chat.status, S.ACCEPTED, action="be rescheduled")
+    if chat.status != S.CONFIRMED.value:
+        # pending -> accepted is legal too, so the table alone can't tell a reschedule from an accept.
+        raise IllegalTransition(f"This chat is {chat.status}; only a confirmed chat can be rescheduled.")
     talent, recruiter, event = await chat_people(session, chat)
     assert chat.starts_at is not None and chat.ends_at is not None
     old = (chat.starts_at, chat.ends_at)

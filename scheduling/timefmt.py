@@ -58,9 +58,7 @@ def local_to_instant(day: dt.date, clock: dt.time, tz_name: str) -> dt.datetime:
     """
     tz = zone(tz_name)
     naive = dt.datetime.combine(day, clock)
+    # fold=0 (PEP 495) reads an ambiguous time with the offset before the change (its first
+    # occurrence) and a skipped time with the offset before the gap, which moves it forward.
     aware = naive.replace(tzinfo=tz, fold=0)
-    roundtrip = aware.astimezone(dt.timezone.utc).astimezone(tz)
-    if roundtrip.replace(tzinfo=None) != naive:
-        # Non-existent local time: fold=1 gives the post-transition offset.
-        aware = naive.replace(tzinfo=tz, fold=1)
     return aware.astimezone(dt.timezone.utc)

@@ -421,7 +421,8 @@ async def request_send(request: Request) -> Response:
     event_id, other_id = _path_int(request, "event_id"), _path_int(request, "user_id")
     message, answer = str(form.get("message", "")), str(form.get("answer", ""))
     async with res(request).sessionmaker() as session:
-        user = await session_user(request, session)
+        async with session.begin():  # its own short transaction: the send below opens the next one
+            user = await session_user(request, session)
         if user is None:
             return RedirectResponse("/login", status_code=303)
         try:
@@ -433,6 +434,7 @@ async def request_send(request: Request) -> Response:
                 chat = await actions.send_request(session, ctx, user, event_id, message=message, answer=answer, **{key: other_id})
         except DomainError as err:
             async with session.begin():
+                await session.refresh(user)  # the rollback expired it; the page below reads its name
                 try:
                     view = await _request_form_ctx(session, request, user)
                 except DomainError as err2:
