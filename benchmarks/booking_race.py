@@ -186,7 +186,7 @@ class Tally:
 
 
 async def book_once(sm: async_sessionmaker[AsyncSession], attempt: Attempt, tally: Tally) -> None:
-    ctx = actions.Context(now=dt.datetime.now(dt.timezone.utc))
+    ctx = actions.Context(now=dt.datetime.now(dt.UTC))
     t0 = time.perf_counter()
     t_conn = None
     won = False
@@ -358,7 +358,7 @@ async def run(url: str, args: argparse.Namespace) -> int:
     engine = create_engine(url, pool_size=args.pool, max_overflow=0, pool_timeout=120)
     sm = create_sessionmaker(engine)
     try:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         world = await seed(sm, now, talents=args.talents, slot_total=args.slots, recruiters=args.recruiters, max_chats=args.max_chats)
         print(f"seeded {len(world.talents)} talents, {len(world.recruiter_ids)} recruiters, {args.slots} slots, "
               f"{len(world.chat_ids)} accepted chats in {world.seconds:.1f} s")

@@ -219,7 +219,7 @@ async def measure_direct(url: str, event_id: int, *, iterations: int, warmup: in
             async with sm() as s:
                 ev = await s.get(Event, event_id)
                 assert ev is not None
-                now = dt.datetime.now(dt.timezone.utc)
+                now = dt.datetime.now(dt.UTC)
                 counter.reset()
                 t0 = time.perf_counter()
                 cards = await queries.recruiter_cards(s, ev, now=now)
@@ -284,7 +284,7 @@ async def run(url: str, args: argparse.Namespace) -> int:
     engine = create_engine(url)
     sm = create_sessionmaker(engine)
     try:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         seeded = await seed(sm, now, recruiters=args.recruiters, talents=args.talents, requests_per_talent=args.requests_per_talent,
                             rng=random.Random(args.seed))
     finally:

@@ -557,7 +557,7 @@ async def _occupy(session: AsyncSession, chat: ChatRequest, event: Event, start:
     """Checks `start` is an open slot and takes it for both people; the unique busy blocks settle races."""
     if start.tzinfo is None:
         raise Invalid("Give the start with its UTC offset (RFC 3339).", code="invalid_time")
-    start = start.astimezone(dt.timezone.utc)
+    start = start.astimezone(dt.UTC)
     member = await participation(session, event.id, chat.recruiter_id)
     assert member is not None
     windows = (
@@ -614,6 +614,7 @@ async def _send_invites(
 ) -> None:
     url = ctx.link(f"/chats/{chat.id}")
     for person, other in ((talent, recruiter), (recruiter, talent)):
+        when: str | None
         if kind == "confirmed":
             invite = invite_for(ctx, chat, talent, recruiter, event)
             when = timefmt.span(invite.start, invite.end, person.timezone, event.timezone)

@@ -33,9 +33,9 @@ def _vevent(invite: Invite, *, cancelled: bool, stamp: dt.datetime) -> icalendar
     ev = icalendar.Event()
     ev.add("uid", invite.uid)
     ev.add("sequence", invite.sequence)
-    ev.add("dtstamp", stamp.astimezone(dt.timezone.utc))
-    ev.add("dtstart", invite.start.astimezone(dt.timezone.utc))
-    ev.add("dtend", invite.end.astimezone(dt.timezone.utc))
+    ev.add("dtstamp", stamp.astimezone(dt.UTC))
+    ev.add("dtstart", invite.start.astimezone(dt.UTC))
+    ev.add("dtend", invite.end.astimezone(dt.UTC))
     ev.add("summary", invite.summary)
     if invite.description:
         ev.add("description", invite.description)
@@ -72,14 +72,14 @@ def request(invite: Invite, *, stamp: dt.datetime) -> str:
     """A METHOD:REQUEST calendar: the chat is (re)scheduled at invite.start."""
     cal = _calendar("REQUEST")
     cal.add_component(_vevent(invite, cancelled=False, stamp=stamp))
-    return cal.to_ical().decode()
+    return str(cal.to_ical().decode())
 
 
 def cancel(invite: Invite, *, stamp: dt.datetime) -> str:
     """A METHOD:CANCEL calendar: removes the chat from the attendees' calendars."""
     cal = _calendar("CANCEL")
     cal.add_component(_vevent(invite, cancelled=True, stamp=stamp))
-    return cal.to_ical().decode()
+    return str(cal.to_ical().decode())
 
 
 def feed(name: str, invites: Sequence[Invite], *, stamp: dt.datetime) -> str:
@@ -88,4 +88,4 @@ def feed(name: str, invites: Sequence[Invite], *, stamp: dt.datetime) -> str:
     cal.add("x-wr-calname", name)
     for invite in invites:
         cal.add_component(_vevent(invite, cancelled=False, stamp=stamp))
-    return cal.to_ical().decode()
+    return str(cal.to_ical().decode())

@@ -150,14 +150,15 @@ async def recruiter_cards(
         windows[pid].append((a, b))
 
     busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
-    for rid, a, b in (
+    for rid, bs, be in (
         await session.execute(
             select(ChatRequest.recruiter_id, ChatRequest.starts_at, ChatRequest.ends_at).where(
                 ChatRequest.event_id == event.id, ChatRequest.status == S.CONFIRMED.value, ChatRequest.recruiter_id.in_(user_ids)
             )
         )
     ).all():
-        busy[rid].append((a, b))
+        if bs is not None and be is not None:
+            busy[rid].append((bs, be))
 
     received = dict(
         (

@@ -61,4 +61,4 @@ def local_to_instant(day: dt.date, clock: dt.time, tz_name: str) -> dt.datetime:
     # fold=0 (PEP 495) reads an ambiguous time with the offset before the change (its first
     # occurrence) and a skipped time with the offset before the gap, which moves it forward.
     aware = naive.replace(tzinfo=tz, fold=0)
-    return aware.astimezone(dt.timezone.utc)
+    return aware.astimezone(dt.UTC)

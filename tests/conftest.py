@@ -87,4 +87,4 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def now() -> dt.datetime:
-    return dt.datetime(2026, 3, 20, 8, 0, tzinfo=dt.timezone.utc)
+    return dt.datetime(2026, 3, 20, 8, 0, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ from web.settings import Settings
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

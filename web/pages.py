@@ -374,7 +374,7 @@ async def recruiters_page(request: Request, session: AsyncSession, user: User) -
     raw = request.query_params.get("company", "")
     company_id = int(raw) if raw.isdigit() else None
     cards = await queries.recruiter_cards(session, event, now=context(request).now, company_id=company_id)
-    open_with = set()
+    open_with: dict[int, int] = {}
     if member is not None and member.role == "talent":
         mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
         open_with = {v.chat.recruiter_id: v.chat.id for v in mine}

@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
     "--allow-loopback-in-peer-connection",
 ]
 # A Monday morning before the demo event's first slot (09:00 Europe/Berlin), so the slot grid is the same on every run.
-NOW = dt.datetime(2030, 1, 7, 6, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 1, 7, 6, 0, tzinfo=dt.UTC)
 TZ = "Europe/Berlin"
 PASSWORD = demo.DEMO_PASSWORD
 SHOTS = Path("/tmp/e2e-shots")

@@ -17,7 +17,7 @@ from scheduling import ical as fm_ical
 from scheduling.models import ChatRequest, OutboxMessage
 from tests.factories import make_world
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MAIL_FROM = "Fairmeet <noreply@fairmeet.local>"
 
 

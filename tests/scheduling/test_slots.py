@@ -13,7 +13,7 @@ from scheduling.models import OutboxMessage, User
 from scheduling.slots import Slot
 from tests.factories import make_world
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
 

@@ -23,7 +23,7 @@ async def setup_event(client: httpx.AsyncClient, engine: AsyncEngine, now: dt.da
     async with create_sessionmaker(engine)() as s, s.begin():
         await accounts.create_user(s, email="admin@example.test", name="Ada", password=PW, now=now, is_admin=True)
     admin = await token(client, "admin@example.test")
-    start = dt.datetime(2026, 3, 21, 8, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 21, 8, 0, tzinfo=dt.UTC)
     r = await client.post("/api/v1/events", headers=admin, json={
         "name": "Spring Fair", "timezone": "Europe/Berlin", "starts_at": start.isoformat(), "ends_at": (start + dt.timedelta(days=2)).isoformat(),
         "chat_format": {"requests_by": "both", "slot_minutes": 30, "buffer_minutes": 0, **fmt},
