@@ -147,7 +147,9 @@ async def seed(sm: async_sessionmaker[AsyncSession], now: dt.datetime, *, talent
             assert admin_user is not None
             recruiter_users = [await s.get(User, rid) for rid in recruiter_ids]
             for i in range(first, min(first + SEED_BATCH, talents)):
-                member = await actions.add_participant(s, ctx, admin_user, event_id, email=f"tal{i}@bench.test", name=f"Tom Talent {i}", role="talent")
+                member = await actions.add_participant(
+                    s, ctx, admin_user, event_id, email=f"tal{i}@bench.test", name=f"Tom Talent {i}", role="talent",
+                )
                 talent = await s.get(User, member.user_id)
                 assert talent is not None
                 world.talents.append(talent)
@@ -213,7 +215,12 @@ async def book_once(sm: async_sessionmaker[AsyncSession], attempt: Attempt, tall
         tally.win_latencies_ms.append(elapsed)
 
 
-async def taken_now(sm: async_sessionmaker[AsyncSession], event_id: int) -> tuple[set[tuple[int, dt.datetime]], dict[int, list[tuple[dt.datetime, dt.datetime]]], set[int]]:
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+async def taken_now(
+    sm: async_sessionmaker[AsyncSession], event_id: int,
+) -> tuple[set[tuple[int, dt.datetime]], dict[int, list[Interval]], set[int]]:
     """Recruiter slots taken, each talent's confirmed intervals, and the confirmed chat ids."""
     async with sm() as s:
         rows = (
@@ -224,9 +231,10 @@ async def taken_now(sm: async_sessionmaker[AsyncSession], event_id: int) -> tupl
             )
         ).all()
     recruiter_taken: set[tuple[int, dt.datetime]] = set()
-    talent_busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    talent_busy: dict[int, list[Interval]] = {}
     confirmed: set[int] = set()
     for chat_id, talent_id, recruiter_id, start, end in rows:
+        assert start is not None and end is not None  # confirmed chats always have a time
         recruiter_taken.add((recruiter_id, start))
         talent_busy.setdefault(talent_id, []).append((start, end))
         confirmed.add(chat_id)
@@ -234,7 +242,7 @@ async def taken_now(sm: async_sessionmaker[AsyncSession], event_id: int) -> tupl
 
 
 def plan_round(world: World, rng: random.Random, parallel: int, early: int, recruiter_taken: set[tuple[int, dt.datetime]],
-               talent_busy: dict[int, list[tuple[dt.datetime, dt.datetime]]], confirmed: set[int]) -> list[Attempt]:
+               talent_busy: dict[int, list[Interval]], confirmed: set[int]) -> list[Attempt]:
     """What each talent tries this round, from what it can see: free slots of its unbooked chats.
 
     With `early` > 0 a talent only considers each recruiter's `early` earliest free slots (everyone
@@ -420,14 +428,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--talents", type=int, default=200, help="number of talents racing (default 200)")
     p.add_argument("--slots", type=int, default=60, help="recruiter slots in total (default 60)")
     p.add_argument("--recruiters", type=int, default=4, help="recruiters sharing the slots (default 4)")
-    p.add_argument("--parallel", type=int, default=2, help="concurrent attempts per talent per round, with different recruiters (default 2)")
+    p.add_argument("--parallel", type=int, default=2,
+                   help="concurrent attempts per talent per round, each with another recruiter (default 2)")
     p.add_argument("--early", type=int, default=3,
                    help="talents pick among each recruiter's N earliest free slots; 0 for any free slot (default 3)")
     p.add_argument("--max-chats", type=int, default=None, help="the event's max_chats_per_talent (default: no cap)")
     p.add_argument("--max-rounds", type=int, default=100, help="stop after this many rounds (default 100)")
     p.add_argument("--pool", type=int, default=40, help="connection pool size (default 40; PostgreSQL allows 100 by default)")
     p.add_argument("--seed", type=int, default=1, help="random seed for the talents' choices")
-    p.add_argument("--url", default=PG_ADMIN_URL, help=f"PostgreSQL admin URL; a temporary database is created beside it (default {PG_ADMIN_URL})")
+    p.add_argument("--url", default=PG_ADMIN_URL,
+                   help=f"PostgreSQL admin URL; the temporary database is created beside it (default {PG_ADMIN_URL})")
     args = p.parse_args(argv)
     if args.talents < 1 or args.slots < 1 or args.recruiters < 1 or args.parallel < 1 or args.pool < 1:
         p.error("--talents, --slots, --recruiters, --parallel and --pool must be at least 1")

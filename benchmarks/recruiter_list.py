@@ -319,7 +319,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--show-queries", action="store_true", help="print the SQL statements of one call")
     p.add_argument("--seed", type=int, default=1, help="random seed for the seeded requests")
     p.add_argument("--sqlite", action="store_true", help="run on a temporary SQLite file instead of PostgreSQL")
-    p.add_argument("--url", default=PG_ADMIN_URL, help=f"PostgreSQL admin URL; a temporary database is created beside it (default {PG_ADMIN_URL})")
+    p.add_argument("--url", default=PG_ADMIN_URL,
+                   help=f"PostgreSQL admin URL; the temporary database is created beside it (default {PG_ADMIN_URL})")
     args = p.parse_args(argv)
     if args.recruiters < 1 or args.talents < 1 or args.iterations < 1 or args.warmup < 0:
         p.error("--recruiters, --talents and --iterations must be at least 1, --warmup at least 0")

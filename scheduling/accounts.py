@@ -15,6 +15,12 @@ from scheduling.errors import Conflict, Invalid
 from scheduling.models import ApiToken, LoginLink, User
 
 _hasher = PasswordHasher()
+
+
+def set_password_hasher(hasher: PasswordHasher) -> None:
+    """Swaps the argon2 parameters; the tests use cheap ones, production keeps the library's defaults."""
+    global _hasher  # noqa: PLW0603 -- process-wide hashing parameters, like a library setting
+    _hasher = hasher
 API_TOKEN_LIFETIME = dt.timedelta(days=30)
 MIN_PASSWORD = 8
 

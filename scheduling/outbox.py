@@ -76,7 +76,8 @@ def chat_confirmed(*, to: str, other: str, event_name: str, when: str, url: str,
         f"Hello {to},\n\nYour 1-1 chat with {other} is confirmed.\n\nWhen: {when}\n"
         f"Join from this page once the room opens:\n{url}\n\nThe attached invite adds it to your calendar."
     )
-    return Mail(f"Confirmed: 1-1 chat with {other}, {when}", body + _sign(event_name), ical, "REQUEST")
+    # An ASCII dash in the subject: encoded-word folding of "–" doubles a space in some mailers.
+    return Mail(f"Confirmed: 1-1 chat with {other}, {when.replace('–', '-')}", body + _sign(event_name), ical, "REQUEST")
 
 
 def chat_cancelled(*, to: str, other: str, event_name: str, when: str | None, reason: str, url: str, ical: str | None) -> Mail:

@@ -38,15 +38,29 @@ def day_time(instant: dt.datetime, tz: ZoneInfo) -> str:
     return local.strftime("%a %d %b %Y, %H:%M")
 
 
+def is_ambiguous(local: dt.datetime) -> bool:
+    """True in the repeated hour of an autumn change, where one wall time names two instants."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def clock_range(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> tuple[str, str]:
+    """'14:00', '14:30'; with the zone's abbreviation (CEST/CET) where the wall time alone is ambiguous."""
+    s, e = start.astimezone(tz), end.astimezone(tz)
+    fmt = "%H:%M %Z" if is_ambiguous(s) or is_ambiguous(e) or s.utcoffset() != e.utcoffset() else "%H:%M"
+    return s.strftime(fmt), e.strftime(fmt)
+
+
 def span(start: dt.datetime, end: dt.datetime, viewer_tz: str | None, event_tz: str) -> str:
     """'Tue 10 Mar 2026, 14:00–14:30 (Europe/Berlin)', plus the event's time when the zones differ."""
     vz = zone(viewer_tz, event_tz)
     ez = zone(event_tz)
-    text = f"{day_time(start, vz)}–{end.astimezone(vz).strftime('%H:%M')} ({vz.key})"
+    a, b = clock_range(start, end, vz)
+    text = f"{start.astimezone(vz).strftime('%a %d %b %Y')}, {a}–{b} ({vz.key})"
     if vz.key != ez.key:
-        s, e = start.astimezone(ez), end.astimezone(ez)
+        s = start.astimezone(ez)
         if s.utcoffset() != start.astimezone(vz).utcoffset():
-            text += f" · event time {s.strftime('%a %H:%M')}–{e.strftime('%H:%M')} ({ez.key})"
+            ea, eb = clock_range(start, end, ez)
+            text += f" · event time {s.strftime('%a')} {ea}–{eb} ({ez.key})"
     return text
 
 

@@ -63,7 +63,8 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
         return timefmt.span(start, end, viewer_tz, event_tz)
 
     def clock(instant: dt.datetime) -> str:
-        return instant.astimezone(timefmt.zone(viewer_tz, event_tz)).strftime("%H:%M")
+        local = instant.astimezone(timefmt.zone(viewer_tz, event_tz))
+        return local.strftime("%H:%M %Z" if timefmt.is_ambiguous(local) else "%H:%M")
 
     def stamp(instant: dt.datetime) -> str:
         return timefmt.day_time(instant, timefmt.zone(viewer_tz, event_tz))
@@ -365,7 +366,12 @@ async def event_home(request: Request, session: AsyncSession, user: User) -> Res
         tab = "requests"
     counts = await queries.tab_counts(session, event.id, user, member)
     views = await queries.chats(session, event.id, user, member, statuses=queries.TABS[tab])
-    return render(request, "chats.html", user, tab=tab, tabs=TAB_LABELS, counts=counts, views=views, nav="chats", **ctx)
+    who = request.query_params.get("who", "")
+    if who == "sent":
+        views = [v for v in views if v.chat.sender_id == user.id]
+    elif who == "received":
+        views = [v for v in views if v.chat.sender_id != user.id]
+    return render(request, "chats.html", user, tab=tab, tabs=TAB_LABELS, counts=counts, views=views, who=who, nav="chats", **ctx)
 
 
 @page

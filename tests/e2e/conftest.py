@@ -1,12 +1,14 @@
 """A real Fairmeet server on a free port, driven by real Chromium through Playwright.
 
-Each test gets its own SQLite file (copied from the migrated template), a uvicorn server in a
-background thread whose clock is frozen at `NOW`, and a fresh Chromium. Data is seeded through
-the product's own actions (the demo seed), never by writing rows by hand.
+Each test gets its own SQLite file (a copy of the demo event, seeded once per session through the
+product's own actions), a uvicorn server in a background thread whose clock is frozen at `NOW`,
+and a fresh Chromium with one browser profile (context) per person.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import shutil
 import socket
@@ -39,8 +41,7 @@ CHROMIUM_ARGS = [
 # A Monday morning before the demo event's first slot (09:00 Europe/Berlin), so the slot grid is the same on every run.
 NOW = dt.datetime(2030, 1, 7, 6, 0, tzinfo=dt.UTC)
 TZ = "Europe/Berlin"
-PASSWORD = demo.DEMO_PASSWORD
-SHOTS = Path("/tmp/e2e-shots")
+DEMO_BASE_URL = "http://127.0.0.1:8000"
 
 expect.set_options(timeout=10_000)
 
@@ -82,16 +83,50 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-@pytest.fixture
-def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """uvicorn serving create_app() on its own thread and event loop, on a fresh copy of the migrated database."""
-    path = tmp_path / "e2e.db"
+def _in_own_loop(fn: Callable[[], Awaitable[Any]]) -> Any:
+    """Runs async setup on a thread of its own, away from the test's event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(fn())).result()  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """A migrated database holding the demo event, seeded once through the product's actions; each test copies it.
+
+    Mail seeded here links to DEMO_BASE_URL; everything a test does links to its own server.
+    """
+    path = tmp_path_factory.mktemp("e2e") / "demo.db"
     shutil.copy(sqlite_template, path)
+
+    async def seed() -> int:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            sm = create_sessionmaker(engine)
+            assert await demo.seed(sm, now=NOW, base_url=DEMO_BASE_URL)
+            async with sm() as session:
+                return int((await session.execute(select(Event.id))).scalar_one())
+        finally:
+            await engine.dispose()
+
+    event_id: int = _in_own_loop(seed)
+    return path, event_id
+
+
+@pytest.fixture
+def demo_server(demo_template: tuple[Path, int], tmp_path: Path) -> Iterator[LiveServer]:
+    """uvicorn serving create_app() on its own thread and event loop, on a fresh copy of the demo database.
+
+    The demo event: three companies, six recruiters, five talents, chats in every state (see web/demo.py).
+    """
+    template, event_id = demo_template
+    path = tmp_path / "e2e.db"
+    shutil.copy(template, path)
     database_url = f"sqlite+aiosqlite:///{path}"
     sock = _free_socket()
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
-    app = create_app(Settings(database_url=database_url, secret_key="e2e-secret-key", base_url=base_url), clock=lambda: NOW, background=False)
+    settings = Settings(database_url=database_url, secret_key="e2e-secret-key", base_url=base_url)
+    app = create_app(settings, clock=lambda: NOW, background=False)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="none")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="e2e-uvicorn", daemon=True)
@@ -102,27 +137,11 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
             raise RuntimeError("the e2e server did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(base_url=base_url, database_url=database_url)
+        yield LiveServer(base_url=base_url, database_url=database_url, event_id=event_id)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
-
-
-@pytest.fixture
-async def demo_server(live_server: LiveServer) -> LiveServer:
-    """The live server with the demo event: three companies, six recruiters, five talents, chats in every state."""
-    engine = create_engine(live_server.database_url)
-    try:
-        assert await demo.seed(create_sessionmaker(engine), now=NOW, base_url=live_server.base_url)
-    finally:
-        await engine.dispose()
-
-    async def event_id(session: AsyncSession, ctx: actions.Context) -> int:
-        return int((await session.execute(select(Event.id))).scalar_one())
-
-    live_server.event_id = await live_server.run(event_id)
-    return live_server
 
 
 @pytest.fixture
@@ -139,12 +158,12 @@ NewContext = Callable[..., Awaitable[BrowserContext]]
 
 
 @pytest.fixture
-async def new_context(browser: Browser, live_server: LiveServer) -> AsyncIterator[NewContext]:
+async def new_context(browser: Browser, demo_server: LiveServer) -> AsyncIterator[NewContext]:
     """Makes a browser profile of its own (cookies, storage) per person, in the event's time zone."""
     made: list[BrowserContext] = []
 
     async def make(**kwargs: Any) -> BrowserContext:
-        options: dict[str, Any] = {"base_url": live_server.base_url, "timezone_id": TZ, "locale": "en-GB", "accept_downloads": True}
+        options: dict[str, Any] = {"base_url": demo_server.base_url, "timezone_id": TZ, "locale": "en-GB", "accept_downloads": True}
         options.update(kwargs)
         context = await browser.new_context(**options)
         context.set_default_timeout(10_000)

@@ -25,6 +25,7 @@ from tests.factories import World, make_world
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:aiosmtpd.*")
 
 MAIL_FROM = "Fairmeet <noreply@fairmeet.local>"
+SM = async_sessionmaker[AsyncSession]
 
 
 def free_port() -> int:
@@ -108,7 +109,7 @@ async def book_a_chat(sm: async_sessionmaker[AsyncSession], now: dt.datetime) ->
     return w, talent, recruiter
 
 
-async def test_due_mail_is_delivered_once_with_its_invite(sessionmaker, now: dt.datetime, smtp: SmtpServer) -> None:
+async def test_due_mail_is_delivered_once_with_its_invite(sessionmaker: SM, now: dt.datetime, smtp: SmtpServer) -> None:
     _, talent, recruiter = await book_a_chat(sessionmaker, now)
     smtp.start()
     sender = delivery.SmtpSender(sessionmaker, smtp.url, MAIL_FROM)
@@ -125,7 +126,7 @@ async def test_due_mail_is_delivered_once_with_its_invite(sessionmaker, now: dt.
     assert [env.rcpt_tos for env in envelopes] == [[r.to_email] for r in rows]
 
     messages = smtp.inbox.messages()
-    for row, msg in zip(rows, messages):
+    for row, msg in zip(rows, messages, strict=True):
         assert parseaddr(str(msg["To"])) == (row.to_name, row.to_email)
         # CPython 3.11's header folding leaves a space before the fold of a non-ASCII subject (the en dash
         # of the time), so the decoded subject may carry a doubled space; words and characters must match.
@@ -154,7 +155,7 @@ async def test_due_mail_is_delivered_once_with_its_invite(sessionmaker, now: dt.
     assert len(smtp.inbox.envelopes) == 4
 
 
-async def test_mail_waits_while_the_server_is_down_then_goes_out_exactly_once(sessionmaker, now: dt.datetime, smtp: SmtpServer) -> None:
+async def test_mail_waits_while_the_server_is_down_then_goes_out_exactly_once(sessionmaker: SM, now: dt.datetime, smtp: SmtpServer) -> None:
     await book_a_chat(sessionmaker, now)
     sender = delivery.SmtpSender(sessionmaker, smtp.url, MAIL_FROM)  # nothing listens on the port yet
 
@@ -191,7 +192,7 @@ async def test_mail_waits_while_the_server_is_down_then_goes_out_exactly_once(se
     assert len(smtp.inbox.envelopes) == 4
 
 
-async def test_mail_is_given_up_after_max_attempts(sessionmaker, now: dt.datetime, smtp: SmtpServer) -> None:
+async def test_mail_is_given_up_after_max_attempts(sessionmaker: SM, now: dt.datetime, smtp: SmtpServer) -> None:
     await book_a_chat(sessionmaker, now)
     sender = delivery.SmtpSender(sessionmaker, smtp.url, MAIL_FROM)
     t = now
@@ -216,7 +217,7 @@ async def test_mail_is_given_up_after_max_attempts(sessionmaker, now: dt.datetim
     assert smtp.inbox.envelopes == []
 
 
-async def test_a_rejected_recipient_is_retried_with_the_servers_answer(sessionmaker, now: dt.datetime, smtp: SmtpServer) -> None:
+async def test_a_rejected_recipient_is_retried_with_the_servers_answer(sessionmaker: SM, now: dt.datetime, smtp: SmtpServer) -> None:
     class Refusing(Inbox):
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]  # noqa: N802
             return "450 Mailbox busy, try later"
@@ -233,7 +234,7 @@ async def test_a_rejected_recipient_is_retried_with_the_servers_answer(sessionma
     assert any(r.to_email == talent.email for r in rows)
 
 
-async def test_a_send_interrupted_by_a_crash_is_picked_up_after_the_lease(sessionmaker, now: dt.datetime, smtp: SmtpServer) -> None:
+async def test_a_send_interrupted_by_a_crash_is_picked_up_after_the_lease(sessionmaker: SM, now: dt.datetime, smtp: SmtpServer) -> None:
     await book_a_chat(sessionmaker, now)
     # Another process claimed the rows at `now` and died before finishing.
     async with sessionmaker() as s, s.begin():
@@ -247,7 +248,7 @@ async def test_a_send_interrupted_by_a_crash_is_picked_up_after_the_lease(sessio
     assert len(smtp.inbox.envelopes) == 4
 
 
-async def test_two_senders_at_once_deliver_each_mail_once(sessionmaker, now: dt.datetime, smtp: SmtpServer) -> None:
+async def test_two_senders_at_once_deliver_each_mail_once(sessionmaker: SM, now: dt.datetime, smtp: SmtpServer) -> None:
     await book_a_chat(sessionmaker, now)
     smtp.start()
     a = delivery.SmtpSender(sessionmaker, smtp.url, MAIL_FROM)
