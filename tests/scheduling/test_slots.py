@@ -301,7 +301,7 @@ async def test_recruiter_slots_on_fall_back_day(sessionmaker: SM, now: dt.dateti
         mails = {m.to_email: m for m in (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "confirmed"))).scalars()}
     new_york_view = "When: Sat 24 Oct 2026, 21:00–21:30 (America/New_York) · event time Sun 02:00 CET–02:30 CET (Europe/Berlin)"
     assert new_york_view in mails[talent.email].body_text
-    assert "When: Sun 25 Oct 2026, 02:00–02:30 (Europe/Berlin)" in mails[recruiter.email].body_text
+    assert "When: Sun 25 Oct 2026, 02:00 CET–02:30 CET (Europe/Berlin)" in mails[recruiter.email].body_text
 
 
 async def test_availability_typed_across_the_spring_gap_offers_only_real_slots(sessionmaker: SM, now: dt.datetime) -> None:
