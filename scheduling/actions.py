@@ -320,7 +320,7 @@ async def set_recruiter_profile(
                 raise Invalid("Availability must start and end on whole 5 minutes (like 09:00 or 09:05).", code="invalid_availability")
             if w.start < event.starts_at or w.end > event.ends_at:
                 raise Invalid("Availability must lie within the event's start and end.", code="availability_outside_event")
-        for a, b in zip(windows, windows[1:]):
+        for a, b in zip(windows, windows[1:], strict=False):
             if b.start < a.end:
                 raise Invalid("Availability windows must not overlap.", code="invalid_availability")
         await session.execute(delete(Availability).where(Availability.participant_id == member.id))
@@ -701,6 +701,18 @@ async def reschedule(
     _next_sequence(chat)
     await _send_invites(session, ctx, chat, talent, recruiter, event, kind="rescheduled", actor=actor, reason=reason, old=old)
     return chat
+
+
+async def current_invite(session: AsyncSession, ctx: Context, user: User, chat_id: int) -> tuple[str, str]:
+    """The chat's invite as it stands: (text, method); REQUEST while booked, CANCEL once called off."""
+    chat = await load_chat(session, chat_id, user)
+    if chat.starts_at is None or chat.status not in (S.CONFIRMED.value, S.CANCELLED.value, S.COMPLETED.value):
+        raise NotFound("This chat has no time yet, so there is no invite.", code="no_invite")
+    talent, recruiter, event = await chat_people(session, chat)
+    invite = invite_for(ctx, chat, talent, recruiter, event)
+    if chat.status == S.CANCELLED.value:
+        return ical.cancel(invite, stamp=ctx.now), "CANCEL"
+    return ical.request(invite, stamp=ctx.now), "REQUEST"
 
 
 async def complete_due(session: AsyncSession, ctx: Context) -> int:

@@ -22,24 +22,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from scheduling.db import Base, UTCDateTime
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     ORGANIZER = "organizer"
     RECRUITER = "recruiter"
     TALENT = "talent"
 
 
-class RequestsBy(str, enum.Enum):
+class RequestsBy(enum.StrEnum):
     TALENTS = "talents"
     RECRUITERS = "recruiters"
     BOTH = "both"
 
 
-class BookingMode(str, enum.Enum):
+class BookingMode(enum.StrEnum):
     SELECTIVE = "selective"
     DIRECT = "direct"
 
 
-class ChatStatus(str, enum.Enum):
+class ChatStatus(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     CONFIRMED = "confirmed"

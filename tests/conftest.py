@@ -11,10 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-from argon2 import PasswordHasher
 
 from scheduling import accounts, migrate
 from scheduling.db import Base, create_engine, create_sessionmaker

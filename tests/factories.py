@@ -63,7 +63,9 @@ async def make_world(
                 availability=[actions.Window(start + window[0], start + window[1])] if window else None,
             )
         for i in range(talents):
-            m = await actions.add_participant(s, ctx, organizer, event.id, email=f"tal{i}@example.test", name=f"Tom Talent {i}", role="talent", password=PASSWORD)
+            m = await actions.add_participant(
+                s, ctx, organizer, event.id, email=f"tal{i}@example.test", name=f"Tom Talent {i}", role="talent", password=PASSWORD
+            )
             user = await s.get(User, m.user_id)
             assert user is not None
             world.talents.append(user)

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from scheduling import accounts, actions, ical, queries
+from scheduling import accounts, actions, queries
 from scheduling.errors import DomainError, NotFound
 from scheduling.models import ChatRequest, Company, Event, User
 from web import schemas as sc
@@ -351,24 +351,16 @@ async def book(call: ApiCall) -> Result:
     return await _chat_result(call, await actions.book(call.session, call.ctx, call.user, call.path_int("chat_id"), body.start))
 
 
-async def invite_ics(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Response:
-    """The chat's current invite: REQUEST while confirmed, CANCEL once called off. Shared with the pages."""
-    chat = await actions.load_chat(session, chat_id, user)
-    if chat.starts_at is None or chat.status not in ("confirmed", "cancelled", "completed"):
-        raise NotFound("This chat has no time yet, so there is no invite.", code="no_invite")
-    talent, recruiter, event = await actions.chat_people(session, chat)
-    invite = actions.invite_for(ctx, chat, talent, recruiter, event)
-    if chat.status == "cancelled":
-        body, method = ical.cancel(invite, stamp=ctx.now), "CANCEL"
-    else:
-        body, method = ical.request(invite, stamp=ctx.now), "REQUEST"
+def invite_response(body: str, method: str, chat_id: int) -> Response:
     return Response(body, media_type=f"text/calendar; method={method}; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="fairmeet-chat-{chat.id}.ics"'})
+                    headers={"Content-Disposition": f'attachment; filename="fairmeet-chat-{chat_id}.ics"'})
 
 
 @api()
 async def get_invite(call: ApiCall) -> Result:
-    return await invite_ics(call.session, call.ctx, call.user, call.path_int("chat_id"))
+    chat_id = call.path_int("chat_id")
+    body, method = await actions.current_invite(call.session, call.ctx, call.user, chat_id)
+    return invite_response(body, method, chat_id)
 
 
 routes = [

@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from scheduling import accounts, actions, ical, outbox, queries, slots, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
+from web.api import invite_response
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -608,9 +609,9 @@ def _parse_instant(raw: str) -> dt.datetime:
 
 @page
 async def chat_invite(request: Request, session: AsyncSession, user: User) -> Response:
-    from web.api import invite_ics
-
-    return await invite_ics(session, context(request), user, _path_int(request, "chat_id"))
+    chat_id = _path_int(request, "chat_id")
+    body, method = await actions.current_invite(session, context(request), user, chat_id)
+    return invite_response(body, method, chat_id)
 
 
 def _quote(value: str) -> str:
