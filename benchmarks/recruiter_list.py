@@ -1,7 +1,7 @@
 """Recruiter list: how fast an event's recruiter cards are listed, and in how many SQL queries.
 
 The event has 300 recruiters (``--recruiters``) in 30 companies, 15-minute slots over two days,
-and every recruiter is available 09:00-17:00 on both days (64 slots each). Talents have sent
+and every recruiter is available 09:00-17:00 UTC on both days (64 slots each). Talents have sent
 requests spread over the recruiters; some are still pending, some declined, some accepted
 and some confirmed at a random free slot. Everything is seeded through the product's actions.
 
@@ -117,7 +117,7 @@ async def seed(sm: async_sessionmaker[AsyncSession], now: dt.datetime, *, recrui
     async with sm() as s, s.begin():
         admin = await accounts.create_user(s, email="admin@bench.test", name="Ada Admin", password=None, now=now, is_admin=True)
         event = await actions.create_event(
-            s, ctx, admin, name="Recruiter list benchmark", timezone="Europe/Berlin", starts_at=day0,
+            s, ctx, admin, name="Recruiter list benchmark", timezone="UTC", starts_at=day0,
             ends_at=day0 + dt.timedelta(days=DAYS), fmt=actions.ChatFormat(slot_minutes=SLOT_MINUTES),
         )
         recruiter_ids: list[int] = []

@@ -618,7 +618,8 @@ async def _send_invites(
         if kind == "confirmed":
             invite = invite_for(ctx, chat, talent, recruiter, event)
             when = timefmt.span(invite.start, invite.end, person.timezone, event.timezone)
-            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, url=url,
+            short = timefmt.day_time(invite.start, timefmt.zone(person.timezone, event.timezone))
+            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, short_when=short, url=url,
                                          ical=ical.request(invite, stamp=ctx.now))
         elif kind == "cancelled":
             when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone) if chat.starts_at and chat.ends_at else None

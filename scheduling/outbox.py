@@ -71,13 +71,12 @@ def request_declined(*, to: str, other: str, event_name: str, reason: str, url: 
     return Mail(f"{other} declined your 1-1 chat request", body + _sign(event_name))
 
 
-def chat_confirmed(*, to: str, other: str, event_name: str, when: str, url: str, ical: str) -> Mail:
+def chat_confirmed(*, to: str, other: str, event_name: str, when: str, short_when: str, url: str, ical: str) -> Mail:
     body = (
         f"Hello {to},\n\nYour 1-1 chat with {other} is confirmed.\n\nWhen: {when}\n"
         f"Join from this page once the room opens:\n{url}\n\nThe attached invite adds it to your calendar."
     )
-    # An ASCII dash in the subject: encoded-word folding of "–" doubles a space in some mailers.
-    return Mail(f"Confirmed: 1-1 chat with {other}, {when.replace('–', '-')}", body + _sign(event_name), ical, "REQUEST")
+    return Mail(f"Confirmed: 1-1 chat with {other}, {short_when}", body + _sign(event_name), ical, "REQUEST")
 
 
 def chat_cancelled(*, to: str, other: str, event_name: str, when: str | None, reason: str, url: str, ical: str | None) -> Mail:

@@ -34,6 +34,15 @@ STATUS_LABELS = {
     "declined": "Declined",
     "cancelled": "Cancelled",
 }
+HISTORY_VERBS: dict[object, str] = {
+    "pending": "sent the request",
+    "accepted": "accepted the request",
+    ("confirmed", "accepted"): "released the time to reschedule",
+    "confirmed": "confirmed a time",
+    "declined": "declined",
+    "cancelled": "cancelled",
+    "completed": "marked the chat as held",
+}
 TAB_LABELS = {"requests": "Requests", "scheduling": "In Scheduling", "confirmed": "Confirmed", "declined": "Declined", "completed": "Completed"}
 
 
@@ -76,7 +85,7 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
     return templates.TemplateResponse(
         request, name,
         {"user": user, "csrf": csrf_token(request), "messages": messages, "when": when, "clock": clock, "local_day": local_day, "stamp": stamp,
-         "status_labels": STATUS_LABELS, "viewer_tz": timefmt.zone(viewer_tz, event_tz).key, "local_mailbox": res(request).settings.local_mailbox,
+         "status_labels": STATUS_LABELS, "history_verbs": HISTORY_VERBS, "viewer_tz": timefmt.zone(viewer_tz, event_tz).key, "local_mailbox": res(request).settings.local_mailbox,
          **ctx},
         status_code=status,
     )
