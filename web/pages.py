@@ -85,7 +85,8 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
     return templates.TemplateResponse(
         request, name,
         {"user": user, "csrf": csrf_token(request), "messages": messages, "when": when, "clock": clock, "local_day": local_day, "stamp": stamp,
-         "status_labels": STATUS_LABELS, "history_verbs": HISTORY_VERBS, "viewer_tz": timefmt.zone(viewer_tz, event_tz).key, "local_mailbox": res(request).settings.local_mailbox,
+         "status_labels": STATUS_LABELS, "history_verbs": HISTORY_VERBS, "viewer_tz": timefmt.zone(viewer_tz, event_tz).key,
+         "local_mailbox": res(request).settings.local_mailbox,
          **ctx},
         status_code=status,
     )
