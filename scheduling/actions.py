@@ -597,11 +597,12 @@ async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, s
     _require_party(chat, actor)
     states.check(chat.status, S.CONFIRMED, action="be booked")
     talent, recruiter, event = await chat_people(session, chat)
+    # The slot first: most losers of a race find it taken with one SELECT and touch nothing else.
+    await _occupy(session, chat, event, start, now=ctx.now)
     talent_member = await participation(session, event.id, talent.id)
     assert talent_member is not None
     await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
                       "The talent has reached the most confirmed chats allowed in this event.")
-    await _occupy(session, chat, event, start, now=ctx.now)
     _record(session, ctx, chat, actor, S.CONFIRMED)
     _next_sequence(chat)
     await _send_invites(session, ctx, chat, talent, recruiter, event, kind="confirmed")
@@ -693,11 +694,11 @@ async def reschedule(
     chat.starts_at = chat.ends_at = None
     chat.reason = reason
     if start is not None:
+        await _occupy(session, chat, event, start, now=ctx.now)
         talent_member = await participation(session, event.id, talent.id)
         assert talent_member is not None
         await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
                           "The talent has reached the most confirmed chats allowed in this event.")
-        await _occupy(session, chat, event, start, now=ctx.now)
         _record(session, ctx, chat, actor, S.CONFIRMED)
     _next_sequence(chat)
     await _send_invites(session, ctx, chat, talent, recruiter, event, kind="rescheduled", actor=actor, reason=reason, old=old)

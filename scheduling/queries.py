@@ -123,7 +123,7 @@ class RecruiterCard:
 
 
 async def recruiter_cards(
-    session: AsyncSession, event: Event, *, now: dt.datetime, company_id: int | None = None
+    session: AsyncSession, event: Event, *, now: dt.datetime, company_id: int | None = None, only: Sequence[int] | None = None
 ) -> list[RecruiterCard]:
     """Every recruiter of the event with open-slot and request counts, in four queries whatever the size."""
     stmt = (
@@ -135,6 +135,8 @@ async def recruiter_cards(
     )
     if company_id is not None:
         stmt = stmt.where(Participant.company_id == company_id)
+    if only is not None:
+        stmt = stmt.where(Participant.user_id.in_(only))
     rows = (await session.execute(stmt)).all()
     if not rows:
         return []
@@ -150,15 +152,19 @@ async def recruiter_cards(
         windows[pid].append((a, b))
 
     busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
-    for rid, bs, be in (
+    wanted = set(user_ids)
+    for rid, tid, bs, be in (
         await session.execute(
-            select(ChatRequest.recruiter_id, ChatRequest.starts_at, ChatRequest.ends_at).where(
-                ChatRequest.event_id == event.id, ChatRequest.status == S.CONFIRMED.value, ChatRequest.recruiter_id.in_(user_ids)
+            select(ChatRequest.recruiter_id, ChatRequest.talent_id, ChatRequest.starts_at, ChatRequest.ends_at).where(
+                # A chat in another event blocks the person too, as booking itself does.
+                ChatRequest.status == S.CONFIRMED.value,
+                ChatRequest.recruiter_id.in_(user_ids) | ChatRequest.talent_id.in_(user_ids),
             )
         )
     ).all():
         if bs is not None and be is not None:
-            busy[rid].append((bs, be))
+            for uid in {rid, tid} & wanted:
+                busy[uid].append((bs, be))
 
     received = dict(
         (
@@ -172,8 +178,9 @@ async def recruiter_cards(
     not_before = max(now, event.starts_at)
     cards = []
     for member, user, company in rows:
-        grid = slots.grid(windows.get(member.id, []), event.slot_minutes, event.buffer_minutes, not_before=not_before, not_after=event.ends_at)
-        cards.append(RecruiterCard(user, member, company, len(slots.free(grid, busy.get(user.id, []))), int(received.get(user.id, 0))))
+        open_slots = slots.count_free(windows.get(member.id, []), event.slot_minutes, event.buffer_minutes, busy.get(user.id, []),
+                                      not_before=not_before, not_after=event.ends_at)
+        cards.append(RecruiterCard(user, member, company, open_slots, int(received.get(user.id, 0))))
     return cards
 
 

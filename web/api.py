@@ -241,7 +241,7 @@ async def put_recruiter(call: ApiCall) -> Result:
     )
     await call.session.flush()
     event = await actions.get_event(call.session, event_id)
-    card = next(c for c in await queries.recruiter_cards(call.session, event, now=call.ctx.now) if c.user.id == user_id)
+    [card] = await queries.recruiter_cards(call.session, event, now=call.ctx.now, only=[user_id])
     return 200, recruiter_out(card)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -320,3 +321,25 @@ async def test_availability_typed_across_the_spring_gap_offers_only_real_slots(s
         event = await actions.get_event(s, w.event_id)
         found = await actions.open_slots_for_chat(s, chat, event, now=now)
     assert labels(found, BERLIN) == ["03:00", "03:30"]
+
+
+def test_count_free_agrees_with_grid_and_free_on_random_calendars() -> None:
+    """The recruiter list's fast count must equal the slots a talent would actually be offered."""
+    rng = random.Random(20261121)
+    base = dt.datetime(2026, 3, 1, tzinfo=UTC)
+    for _ in range(2000):
+        windows, cursor = [], base
+        for _ in range(rng.randint(0, 4)):
+            cursor += dt.timedelta(minutes=5 * rng.randint(0, 30))
+            end = cursor + dt.timedelta(minutes=5 * rng.randint(1, 40))
+            windows.append((cursor, end))
+            cursor = end
+        slot, buffer = 5 * rng.randint(1, 8), 5 * rng.randint(0, 3)
+        busy = []
+        for _ in range(rng.randint(0, 5)):
+            start = base + dt.timedelta(minutes=5 * rng.randint(0, 200))
+            busy.append((start, start + dt.timedelta(minutes=5 * rng.randint(1, 12))))
+        lo = base + dt.timedelta(minutes=rng.randint(0, 300))
+        hi = base + dt.timedelta(minutes=rng.randint(300, 900))
+        offered = slots.free(slots.grid(windows, slot, buffer, not_before=lo, not_after=hi), busy)
+        assert slots.count_free(windows, slot, buffer, busy, not_before=lo, not_after=hi) == len(offered)
