@@ -28,7 +28,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_LINK_LIFETIME = dt.timedelta(minutes=30)
 STATUS_LABELS = {
     "pending": "Waiting for feedback",
-    "accepted": "In scheduling",
+    "accepted": "In Scheduling",
     "confirmed": "Confirmed",
     "completed": "Completed",
     "declined": "Declined",

@@ -158,7 +158,7 @@ async def test_talent_and_recruiter_go_through_a_whole_chat(demo_server: LiveSer
     await shot(recruiter, "chat-pending-recruiter")
     await recruiter.get_by_role("button", name="Accept").click()
     await expect(recruiter.get_by_role("status")).to_contain_text("Accepted.")
-    await expect(recruiter.get_by_test_id("status")).to_have_text("In scheduling")
+    await expect(recruiter.get_by_test_id("status")).to_have_text("In Scheduling")
 
     # The talent picks a time.
     await talent.reload()
@@ -276,7 +276,7 @@ async def test_two_talents_racing_for_one_slot_one_wins_and_the_other_picks_agai
     for email, page in pages.items():
         await expect(page.get_by_role("status").or_(page.get_by_role("alert"))).to_be_visible()
         outcomes[email] = await page.get_by_test_id("status").inner_text()
-    assert sorted(outcomes.values()) == ["Confirmed", "In scheduling"], outcomes
+    assert sorted(outcomes.values()) == ["Confirmed", "In Scheduling"], outcomes
     winner = next(p for e, p in pages.items() if outcomes[e] == "Confirmed")
     loser = next(p for e, p in pages.items() if outcomes[e] != "Confirmed")
 
@@ -311,7 +311,7 @@ async def test_strangers_get_not_found_and_forms_without_csrf_are_refused(demo_s
     # Tom's own form, with its CSRF token stripped out (as a forged cross-site form would be), is refused.
     tom = await open_as(new_context, TALENT_TOM)
     await tom.goto(f"/chats/{toms_accepted}")
-    await expect(tom.get_by_test_id("status")).to_have_text("In scheduling")
+    await expect(tom.get_by_test_id("status")).to_have_text("In Scheduling")
     stop = await open_disclosure(tom, "Cancel this chat")
     await stop.locator("input[name=csrf]").evaluate("el => el.remove()")
     await stop.get_by_label("Reason").fill("forged")
@@ -325,7 +325,7 @@ async def test_strangers_get_not_found_and_forms_without_csrf_are_refused(demo_s
     bare = await tom.context.request.post(f"/chats/{toms_accepted}/cancel", form={"reason": "forged"}, max_redirects=0)
     assert bare.status == 403
     await tom.goto(f"/chats/{toms_accepted}")
-    await expect(tom.get_by_test_id("status")).to_have_text("In scheduling")
+    await expect(tom.get_by_test_id("status")).to_have_text("In Scheduling")
 
 
 # --------------------------------------------------------------------------- 4. organizer adds people; invitation by email
