@@ -21,7 +21,9 @@ from starlette.staticfiles import StaticFiles
 from scheduling import actions
 from scheduling.db import create_engine, create_sessionmaker
 from scheduling.delivery import SmtpSender
-from web import api, pages
+from signaling.broker import Broker, MemoryBroker, RedisBroker
+from signaling.hub import Hub
+from web import api, pages, rooms
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.openapi import document
 from web.ratelimit import RateLimiter
@@ -78,9 +80,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         sessionmaker = create_sessionmaker(engine)
+        broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
+        hub = Hub(broker)
         app.state.res = Resources(
             settings=settings, sessionmaker=sessionmaker, clock=clock,
-            login_limiter=RateLimiter(settings.login_rate_per_minute, 60), write_limiter=RateLimiter(30, 60),
+            login_limiter=RateLimiter(settings.login_rate_per_minute, 60), write_limiter=RateLimiter(30, 60), hub=hub,
         )
         tasks: list[asyncio.Task[None]] = []
         if background:
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await hub.close()
             await engine.dispose()
 
     routes = [
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         Route("/api/openapi.json", openapi),
         *api.routes,
         *pages.routes,
+        *rooms.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

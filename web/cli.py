@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from web.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info", ws="websockets-sansio")
     return 0
 
 

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from scheduling import actions
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import User
+from signaling.hub import Hub
 from web.ratelimit import RateLimiter
 from web.settings import Settings
 
@@ -34,6 +35,7 @@ class Resources:
     clock: Clock
     login_limiter: RateLimiter
     write_limiter: RateLimiter
+    hub: Hub
 
 
 def res(request: Request) -> Resources:

@@ -21,6 +21,10 @@ def _secret_from_file(path: Path) -> str:
     return value
 
 
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 @dataclass
 class Settings:
     database_url: str = DEFAULT_DB
@@ -32,6 +36,13 @@ class Settings:
     mail_poll_seconds: float = 2.0
     secure_cookies: bool = False
     login_rate_per_minute: int = 10
+    redis_url: str = ""
+    stun_urls: list[str] = field(default_factory=list)
+    turn_urls: list[str] = field(default_factory=list)
+    turn_secret: str = field(default="", repr=False)
+    room_grace_minutes: int = 15
+    reconnect_grace_seconds: float = 5.0
+    room_token_seconds: int = 120
 
     @property
     def local_mailbox(self) -> bool:
@@ -62,4 +73,9 @@ class Settings:
             smtp_url=env.get("FAIRMEET_SMTP_URL", ""),
             mail_from=env.get("FAIRMEET_MAIL_FROM", "Fairmeet <noreply@fairmeet.local>"),
             secure_cookies=base_url.startswith("https://"),
+            redis_url=env.get("FAIRMEET_REDIS_URL", ""),
+            stun_urls=_list(env.get("FAIRMEET_STUN_URLS", "")),
+            turn_urls=_list(env.get("FAIRMEET_TURN_URLS", "")),
+            turn_secret=env.get("FAIRMEET_TURN_SECRET", ""),
+            room_grace_minutes=int(env.get("FAIRMEET_ROOM_GRACE_MINUTES", "15")),
         )

@@ -11,16 +11,12 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import shutil
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, async_playwright, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from scheduling import accounts, actions
 from scheduling.db import create_engine, create_sessionmaker
 from scheduling.models import Event, User
+from tests.live import serve
 from web import demo
-from web.app import create_app
 from web.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,14 +71,6 @@ class LiveServer:
         return result
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
-
-
 def _in_own_loop(fn: Callable[[], Awaitable[Any]]) -> Any:
     """Runs async setup on a thread of its own, away from the test's event loop."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -122,26 +110,8 @@ def demo_server(demo_template: tuple[Path, int], tmp_path: Path) -> Iterator[Liv
     path = tmp_path / "e2e.db"
     shutil.copy(template, path)
     database_url = f"sqlite+aiosqlite:///{path}"
-    sock = _free_socket()
-    port = sock.getsockname()[1]
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(database_url=database_url, secret_key="e2e-secret-key", base_url=base_url)
-    app = create_app(settings, clock=lambda: NOW, background=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="e2e-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the e2e server did not start")
-        time.sleep(0.02)
-    try:
+    with serve(lambda base_url: Settings(database_url=database_url, secret_key="e2e-secret-key", base_url=base_url), lambda: NOW) as base_url:
         yield LiveServer(base_url=base_url, database_url=database_url, event_id=event_id)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Server-side WebRTC: ICE/TURN configuration, the network-check peer, and a Python room client."""

@@ -1,0 +1,1 @@
+"""The real-time hub: the WebSocket protocol, rooms, presence and delivery across app nodes."""
