@@ -62,6 +62,10 @@ async def create_user(
     name = name.strip()
     if not name:
         raise Invalid("A name is required.", code="invalid_name")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise Invalid("A name can't contain line breaks or control characters.", code="invalid_name")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise Invalid("A name can't contain line breaks or control characters.", code="invalid_name")
     if await user_by_email(session, email) is not None:
         raise Conflict("A person with that email already exists.", code="email_taken")
     if password is not None and len(password) < MIN_PASSWORD:

@@ -131,9 +131,22 @@ def _check_format(fmt: ChatFormat) -> None:
         raise Invalid("Rooms can open 0 to 120 minutes before a chat.", code="invalid_format")
 
 
+def one_line(text: str, label: str, *, required: bool = True, limit: int = 200) -> str:
+    """A name-like value: trimmed, no line breaks or control characters (they end up in mail headers)."""
+    text = text.strip()
+    if required and not text:
+        raise Invalid(f"The {label} is required.", code="invalid_input")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise Invalid(f"The {label} can't contain line breaks or control characters.", code="invalid_input")
+    if len(text) > limit:
+        raise Invalid(f"The {label} is limited to {limit} characters.", code="invalid_input")
+    return text
+
+
 def _check_event_fields(name: str, timezone: str, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    if not name.strip():
-        raise Invalid("The event needs a name.", code="invalid_event")
+    one_line(name, "event name")
+    timefmt.checked_instant(starts_at, "event start")
+    timefmt.checked_instant(ends_at, "event end")
     if not timefmt.is_valid_zone(timezone):
         raise Invalid(f"Unknown time zone {timezone!r}; use a name such as Europe/Berlin.", code="invalid_timezone")
     if ends_at <= starts_at:
@@ -160,6 +173,7 @@ async def create_event(
     fmt = fmt or ChatFormat()
     _check_event_fields(name, timezone, starts_at, ends_at)
     _check_format(fmt)
+    support_email = _support_email(support_email)
     event = Event(
         name=name.strip()[:200],
         description=description,
@@ -194,6 +208,7 @@ async def update_event(
     await require_organizer(session, event, actor)
     _check_event_fields(name, timezone, starts_at, ends_at)
     _check_format(fmt)
+    support_email = _support_email(support_email)
     event.name = name.strip()[:200]
     event.timezone = timezone
     event.starts_at = starts_at
@@ -203,6 +218,10 @@ async def update_event(
     for key, value in fmt.__dict__.items():
         setattr(event, key, value)
     return event
+
+
+def _support_email(value: str) -> str:
+    return accounts.normalize_email(value) if value.strip() else ""
 
 
 def _check_url(url: str, label: str) -> str:
@@ -217,11 +236,9 @@ async def add_company(
 ) -> Company:
     event = await get_event(session, event_id)
     await require_organizer(session, event, actor)
-    if not name.strip():
-        raise Invalid("The company needs a name.", code="invalid_company")
     company = Company(
         event_id=event.id,
-        name=name.strip()[:200],
+        name=one_line(name, "company name"),
         description=description.strip(),
         website=_check_url(website, "website"),
         logo_url=_check_url(logo_url, "logo URL"),
@@ -251,6 +268,7 @@ async def add_participant(
     await require_organizer(session, event, actor)
     if role not in {r.value for r in Role}:
         raise Invalid("Role must be talent, recruiter or organizer.", code="invalid_role")
+    name = one_line(name, "name", limit=120)
     if role == Role.RECRUITER.value:
         if company_id is None:
             raise Invalid("A recruiter belongs to a company: give company_id.", code="company_required")
@@ -314,6 +332,8 @@ async def set_recruiter_profile(
     if availability is not None:
         windows = sorted(availability, key=lambda w: w.start)
         for w in windows:
+            timefmt.checked_instant(w.start, "availability start")
+            timefmt.checked_instant(w.end, "availability end")
             if w.end <= w.start:
                 raise Invalid("Each availability window must end after it starts.", code="invalid_availability")
             if not (slots.is_on_block_boundary(w.start) and slots.is_on_block_boundary(w.end)):
@@ -516,11 +536,23 @@ def invite_for(
     )
 
 
+def _not_started(chat: ChatRequest, now: dt.datetime) -> None:
+    if chat.starts_at is not None and chat.starts_at <= now:
+        raise Conflict("This chat has already started, so it can't be moved or cancelled any more.", code="already_started")
+
+
 def _next_sequence(chat: ChatRequest) -> None:
     """Every invite after the first carries a higher SEQUENCE (RFC 5546 §2.1.4)."""
     if chat.invite_sent:
         chat.ical_sequence += 1
     chat.invite_sent = True
+
+
+async def _lock_talent(session: AsyncSession, event: Event, talent: User) -> Participant:
+    """Every action that touches busy blocks locks the talent's row first: one lock order, no deadlocks."""
+    member = await participation(session, event.id, talent.id, lock=True)
+    assert member is not None
+    return member
 
 
 async def _release(session: AsyncSession, event: Event, chat: ChatRequest) -> None:
@@ -555,9 +587,7 @@ async def busy_intervals(session: AsyncSession, user_ids: Sequence[int], *, excl
 
 async def _occupy(session: AsyncSession, chat: ChatRequest, event: Event, start: dt.datetime, *, now: dt.datetime) -> None:
     """Checks `start` is an open slot and takes it for both people; the unique busy blocks settle races."""
-    if start.tzinfo is None:
-        raise Invalid("Give the start with its UTC offset (RFC 3339).", code="invalid_time")
-    start = start.astimezone(dt.UTC)
+    start = timefmt.checked_instant(start, "start")
     member = await participation(session, event.id, chat.recruiter_id)
     assert member is not None
     windows = (
@@ -597,10 +627,8 @@ async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, s
     _require_party(chat, actor)
     states.check(chat.status, S.CONFIRMED, action="be booked")
     talent, recruiter, event = await chat_people(session, chat)
-    # The slot first: most losers of a race find it taken with one SELECT and touch nothing else.
+    talent_member = await _lock_talent(session, event, talent)
     await _occupy(session, chat, event, start, now=ctx.now)
-    talent_member = await participation(session, event.id, talent.id)
-    assert talent_member is not None
     await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
                       "The talent has reached the most confirmed chats allowed in this event.")
     _record(session, ctx, chat, actor, S.CONFIRMED)
@@ -657,6 +685,8 @@ async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int,
     states.check(was, S.CANCELLED, action="be cancelled")
     talent, recruiter, event = await chat_people(session, chat)
     if was == S.CONFIRMED.value:
+        _not_started(chat, ctx.now)
+        await _lock_talent(session, event, talent)
         await _release(session, event, chat)
         _next_sequence(chat)
     if was == S.PENDING.value and chat.uses_credit:
@@ -688,15 +718,15 @@ async def reschedule(
         raise IllegalTransition(f"This chat is {chat.status}; only a confirmed chat can be rescheduled.")
     talent, recruiter, event = await chat_people(session, chat)
     assert chat.starts_at is not None and chat.ends_at is not None
+    _not_started(chat, ctx.now)
     old = (chat.starts_at, chat.ends_at)
+    talent_member = await _lock_talent(session, event, talent)
     await _release(session, event, chat)
     _record(session, ctx, chat, actor, S.ACCEPTED, f"reschedule: {reason}")
     chat.starts_at = chat.ends_at = None
     chat.reason = reason
     if start is not None:
         await _occupy(session, chat, event, start, now=ctx.now)
-        talent_member = await participation(session, event.id, talent.id)
-        assert talent_member is not None
         await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
                           "The talent has reached the most confirmed chats allowed in this event.")
         _record(session, ctx, chat, actor, S.CONFIRMED)

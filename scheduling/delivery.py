@@ -85,7 +85,7 @@ class SmtpSender:
                         build_email(message, self.mail_from), hostname=self.host, port=self.port, username=self.username,
                         password=self.password, use_tls=self.use_tls, start_tls=self.start_tls, timeout=20,
                     )
-                except (aiosmtplib.SMTPException, OSError) as err:
+                except Exception as err:  # noqa: BLE001 -- whatever fails (even building the mail), the row must not stay "sending"
                     error = f"{type(err).__name__}: {err}"
                 async with session.begin():
                     if not error:

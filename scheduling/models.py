@@ -62,6 +62,8 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     headline: Mapped[str] = mapped_column(String(200), default="")
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Bumped on sign-out and password change: every session cookie signed before then stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

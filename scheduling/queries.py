@@ -247,11 +247,12 @@ async def history(session: AsyncSession, chat_id: int) -> list[tuple[ChatEvent, 
 
 
 async def confirmed_for_user(session: AsyncSession, user_id: int) -> list[ChatRequest]:
+    """Confirmed and held chats: a subscribed calendar keeps the chats that took place."""
     return list(
         (
             await session.execute(
                 select(ChatRequest)
-                .where(ChatRequest.status == S.CONFIRMED.value, (ChatRequest.talent_id == user_id) | (ChatRequest.recruiter_id == user_id))
+                .where(ChatRequest.status.in_((S.CONFIRMED.value, S.COMPLETED.value)), (ChatRequest.talent_id == user_id) | (ChatRequest.recruiter_id == user_id))
                 .options(joinedload(ChatRequest.talent), joinedload(ChatRequest.recruiter), joinedload(ChatRequest.event))
                 .order_by(ChatRequest.starts_at)
             )

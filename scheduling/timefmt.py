@@ -5,6 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from scheduling.errors import Invalid
+
+
+# Instants Fairmeet accepts; outside this the calendar arithmetic of a far year can overflow.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def checked_instant(value: dt.datetime, label: str = "time") -> dt.datetime:
+    """`value` in UTC, or Invalid when it has no offset or lies outside 2000-2099."""
+    if value.tzinfo is None:
+        raise Invalid(f"Give the {label} with its UTC offset (RFC 3339).", code="invalid_time")
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not (EARLIEST <= utc < LATEST):
+        raise Invalid(f"The {label} must lie between the years 2000 and 2099.", code="invalid_time")
+    return utc
+
 
 def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
     try:
@@ -70,6 +90,8 @@ def local_to_instant(day: dt.date, clock: dt.time, tz_name: str) -> dt.datetime:
     A time skipped by a spring-forward change is moved forward by the gap, as calendar
     programs do; an ambiguous autumn time means its first occurrence.
     """
+    if not (EARLIEST.year <= day.year < LATEST.year):
+        raise Invalid("Dates must lie between the years 2000 and 2099.", code="invalid_time")
     tz = zone(tz_name)
     naive = dt.datetime.combine(day, clock)
     # fold=0 (PEP 495) reads an ambiguous time with the offset before the change (its first

@@ -14,15 +14,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import accounts, actions, queries
 from scheduling.errors import DomainError, NotFound
 from scheduling.models import ChatRequest, Company, Event, User
 from web import schemas as sc
+from web.convertors import parse_id
 from web.http import client_ip, context, json_error, res, status_for
 
 M = TypeVar("M", bound=BaseModel)
 Result = tuple[int, Any] | Response
 Endpoint = Callable[..., Awaitable[Result]]
+MAX_BODY = 256 * 1024
 
 
 class ApiCall:
@@ -47,8 +50,12 @@ class ApiCall:
 
     async def body(self, model: type[M]) -> M:
         raw = await self.request.body()
+        if len(raw) > MAX_BODY:
+            raise BadRequest("too_large", f"Request bodies are limited to {MAX_BODY // 1024} KiB.", status=413)
         try:
             data = json.loads(raw or b"{}")
+        except RecursionError:
+            raise BadRequest("invalid_json", "The body nests too deeply.") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise BadRequest("invalid_json", f"The body is not valid JSON: {err}") from None
         if not isinstance(data, dict):
@@ -160,7 +167,7 @@ async def create_token(call: ApiCall) -> Result:
     body = await call.body(sc.TokenIn)
     limiter = res(call.request).login_limiter
     key = f"{client_ip(call.request)}|{body.email.strip().lower()}"
-    if not limiter.allow(key):
+    if not limiter.allow(key) or not res(call.request).ip_limiter.allow(client_ip(call.request)):
         return json_error(429, "rate_limited", "Too many sign-in attempts; wait a minute and try again.",
                           {"Retry-After": str(limiter.retry_after(key))})
     user = await accounts.authenticate(call.session, body.email, body.password)
@@ -261,9 +268,9 @@ async def list_recruiters(call: ApiCall) -> Result:
     raw = call.request.query_params.get("company_id")
     company_id = None
     if raw:
-        if not raw.isdigit():
-            raise BadRequest("invalid_input", "company_id must be a number.", status=422)
-        company_id = int(raw)
+        company_id = parse_id(raw)
+        if company_id is None:
+            raise BadRequest("invalid_input", "company_id must be a company's id.", status=422)
     cards = await queries.recruiter_cards(call.session, event, now=call.ctx.now, company_id=company_id)
     return 200, [recruiter_out(c) for c in cards]
 
@@ -366,22 +373,22 @@ async def get_invite(call: ApiCall) -> Result:
 routes = [
     Route("/api/v1/tokens", create_token, methods=["POST"]),
     Route("/api/v1/events", create_event, methods=["POST"]),
-    Route("/api/v1/events/{event_id:int}", get_event, methods=["GET"]),
-    Route("/api/v1/events/{event_id:int}", update_event, methods=["PUT"]),
-    Route("/api/v1/events/{event_id:int}/me", me_in_event, methods=["GET"]),
-    Route("/api/v1/events/{event_id:int}/companies", create_company, methods=["POST"]),
-    Route("/api/v1/events/{event_id:int}/companies", list_companies, methods=["GET"]),
-    Route("/api/v1/events/{event_id:int}/participants", create_participant, methods=["POST"]),
-    Route("/api/v1/events/{event_id:int}/recruiters", list_recruiters, methods=["GET"]),
-    Route("/api/v1/events/{event_id:int}/recruiters/{user_id:int}", put_recruiter, methods=["PUT"]),
-    Route("/api/v1/events/{event_id:int}/chat-requests", create_chat_request, methods=["POST"]),
-    Route("/api/v1/events/{event_id:int}/chat-requests", list_chat_requests, methods=["GET"]),
-    Route("/api/v1/chat-requests/{chat_id:int}", get_chat_request, methods=["GET"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/accept", accept, methods=["POST"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/decline", decline, methods=["POST"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/cancel", cancel, methods=["POST"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/reschedule", reschedule, methods=["POST"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/slots", list_slots, methods=["GET"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/booking", book, methods=["POST"]),
-    Route("/api/v1/chat-requests/{chat_id:int}/invite.ics", get_invite, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}", get_event, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}", update_event, methods=["PUT"]),
+    Route("/api/v1/events/{event_id:id}/me", me_in_event, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/companies", create_company, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/companies", list_companies, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/participants", create_participant, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/recruiters", list_recruiters, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/recruiters/{user_id:id}", put_recruiter, methods=["PUT"]),
+    Route("/api/v1/events/{event_id:id}/chat-requests", create_chat_request, methods=["POST"]),
+    Route("/api/v1/events/{event_id:id}/chat-requests", list_chat_requests, methods=["GET"]),
+    Route("/api/v1/chat-requests/{chat_id:id}", get_chat_request, methods=["GET"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/accept", accept, methods=["POST"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/decline", decline, methods=["POST"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/cancel", cancel, methods=["POST"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/reschedule", reschedule, methods=["POST"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/slots", list_slots, methods=["GET"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/booking", book, methods=["POST"]),
+    Route("/api/v1/chat-requests/{chat_id:id}/invite.ics", get_invite, methods=["GET"]),
 ]

@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         hub = Hub(broker)
         app.state.res = Resources(
             settings=settings, sessionmaker=sessionmaker, clock=clock,
-            login_limiter=RateLimiter(settings.login_rate_per_minute, 60), write_limiter=RateLimiter(30, 60), hub=hub,
+            login_limiter=RateLimiter(settings.login_rate_per_minute, 60), ip_limiter=RateLimiter(60, 60), write_limiter=RateLimiter(30, 60), hub=hub,
         )
         tasks: list[asyncio.Task[None]] = []
         if background:

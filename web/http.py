@@ -34,6 +34,7 @@ class Resources:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     login_limiter: RateLimiter
+    ip_limiter: RateLimiter
     write_limiter: RateLimiter
     hub: Hub
 
@@ -68,7 +69,10 @@ async def session_user(request: Request, session: AsyncSession) -> User | None:
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         return None
-    return await session.get(User, uid)
+    user = await session.get(User, uid)
+    if user is None or request.session.get("se") != user.session_epoch:
+        return None
+    return user
 
 
 def csrf_token(request: Request) -> str:

@@ -18,10 +18,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import accounts, actions, ical, outbox, queries, slots, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
 from web.api import invite_response
+from web.convertors import parse_id
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -137,6 +139,8 @@ def form_action(fn: FormAction) -> Callable[[Request], Awaitable[Response]]:
         back = _safe_next(str(form.get("back") or ""), request.headers.get("referer", "/").split(request.url.netloc, 1)[-1] or "/")
         if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
             return await error_page(request, 403, "Your form expired or came from another site. Go back, reload the page and try again.")
+        if _has_nul(form):
+            return await error_page(request, 400, "The form holds characters that can't be stored. Remove them and try again.")
         ctx = context(request)
         async with res(request).sessionmaker() as session:
             try:
@@ -153,11 +157,20 @@ def form_action(fn: FormAction) -> Callable[[Request], Awaitable[Response]]:
     return handler
 
 
+def _number(raw: str) -> int | None:
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
+
+
 def _int(form: FormData | dict[str, Any], name: str) -> int:
-    raw = str(form.get(name, "")).strip()
-    if not raw.isdigit():
-        raise Invalid(f"Missing or invalid {name}.")
-    return int(raw)
+    value = _number(str(form.get(name, "")))
+    if value is None:
+        raise Invalid(f"Missing or invalid {name.replace('_', ' ')}.")
+    return value
+
+
+def _has_nul(form: FormData) -> bool:
+    return any("\x00" in str(value) for value in form.values())
 
 
 def _path_int(request: Request, name: str) -> int:
@@ -177,9 +190,10 @@ async def login_page(request: Request) -> Response:
     return render(request, "login.html", None, next=_safe_next(request.query_params.get("next")), email="", error="")
 
 
-def _sign_in(request: Request, user: User, tz: str) -> None:
+def _sign_in(request: Request, user: User) -> None:
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["se"] = user.session_epoch
     csrf_token(request)
 
 
@@ -189,9 +203,11 @@ async def login_post(request: Request) -> Response:
     email = str(form.get("email", "")).strip()
     if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
         return render(request, "login.html", None, status=403, next=nxt, email=email, error="The form expired; please try again.")
+    if _has_nul(form):
+        return render(request, "login.html", None, status=400, next=nxt, email="", error="Email or password is wrong.")
     r = res(request)
     key = f"{client_ip(request)}|{email.lower()}"
-    if not r.login_limiter.allow(key):
+    if not r.login_limiter.allow(key) or not r.ip_limiter.allow(client_ip(request)):
         return render(request, "login.html", None, status=429, next=nxt, email=email,
                       error=f"Too many attempts. Wait {r.login_limiter.retry_after(key)} seconds and try again.")
     async with r.sessionmaker() as session, session.begin():
@@ -201,7 +217,7 @@ async def login_post(request: Request) -> Response:
         tz = str(form.get("tz", ""))
         if not user.timezone and timefmt.is_valid_zone(tz):
             user.timezone = tz
-    _sign_in(request, user, tz)
+    _sign_in(request, user)
     return RedirectResponse(nxt, status_code=303)
 
 
@@ -211,8 +227,10 @@ async def link_request(request: Request) -> Response:
     email = str(form.get("email", "")).strip()
     if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
         return render(request, "login.html", None, status=403, next="/", email=email, error="The form expired; please try again.")
+    if _has_nul(form):
+        return render(request, "login.html", None, status=400, next="/", email="", error="That doesn't look like an email address.")
     r = res(request)
-    if not r.login_limiter.allow(f"link|{client_ip(request)}|{email.lower()}"):
+    if not r.login_limiter.allow(f"link|{client_ip(request)}|{email.lower()}") or not r.ip_limiter.allow(client_ip(request)):
         return render(request, "login.html", None, status=429, next="/", email=email, error="Too many links asked for; wait a minute.")
     ctx = context(request)
     async with r.sessionmaker() as session, session.begin():
@@ -242,13 +260,18 @@ async def link_redeem(request: Request) -> Response:
                 user.timezone = tz
     if user is None:
         return await error_page(request, 410, "This sign-in link has expired or was already used. Ask for a new one on the sign-in page.")
-    _sign_in(request, user, "")
+    _sign_in(request, user)
     return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
 
 
 async def logout(request: Request) -> Response:
+    """Signs out everywhere: the epoch bump voids every copy of the session cookie, not just this one."""
     form = await request.form()
     if secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        async with res(request).sessionmaker() as session, session.begin():
+            user = await session_user(request, session)
+            if user is not None:
+                user.session_epoch += 1
         request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -272,6 +295,17 @@ async def account(request: Request, session: AsyncSession, user: User) -> Respon
 
 @form_action
 async def account_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+    if form.get("op") == "password":
+        current, new = str(form.get("current", "")), str(form.get("new", ""))
+        if user.password_hash and not accounts.verify_password(user, current):
+            raise Invalid("Your current password is wrong.")
+        if len(new) < accounts.MIN_PASSWORD:
+            raise Invalid(f"Passwords need at least {accounts.MIN_PASSWORD} characters.")
+        user.password_hash = accounts.hash_password(new)
+        user.session_epoch += 1
+        request.session["se"] = user.session_epoch
+        flash(request, "Password changed. Other devices are signed out.")
+        return "/account"
     if form.get("op") == "new_feed":
         user.calendar_token = secrets.token_urlsafe(24)
         flash(request, "New calendar address made; the old one no longer works.")
@@ -340,9 +374,10 @@ def _optional_int(form: FormData, name: str) -> int | None:
     raw = str(form.get(name, "")).strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    value = _number(raw)
+    if value is None:
         raise Invalid(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
-    return int(raw)
+    return value
 
 
 def _format_from(form: FormData) -> actions.ChatFormat:
@@ -388,8 +423,7 @@ async def event_home(request: Request, session: AsyncSession, user: User) -> Res
 @page
 async def recruiters_page(request: Request, session: AsyncSession, user: User) -> Response:
     event, member, ctx = await _event_ctx(session, request, user)
-    raw = request.query_params.get("company", "")
-    company_id = int(raw) if raw.isdigit() else None
+    company_id = parse_id(request.query_params.get("company", ""))
     cards = await queries.recruiter_cards(session, event, now=context(request).now, company_id=company_id)
     open_with: dict[int, int] = {}
     if member is not None and member.role == "talent":
@@ -417,7 +451,8 @@ async def _request_form_ctx(session: AsyncSession, request: Request, user: User)
     other_id = _path_int(request, "user_id")
     other_member = await actions.participation(session, event.id, other_id)
     other = await session.get(User, other_id)
-    if other_member is None or other is None or other_member.role not in ("recruiter", "talent"):
+    wanted = {"talent": "recruiter", "recruiter": "talent"}.get(member.role if member else "")
+    if other_member is None or other is None or other_member.role != wanted:
         raise NotFound("No such person in this event.")
     company = (await queries.recruiter_companies(session, event.id, [other_id])).get(other_id)
     return {"other": other, "other_member": other_member, "company": company, **ctx}
@@ -434,6 +469,8 @@ async def request_send(request: Request) -> Response:
     form = await request.form()
     if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
         return await error_page(request, 403, "Your form expired. Go back, reload the page and try again.")
+    if _has_nul(form):
+        return await error_page(request, 400, "The form holds characters that can't be stored. Remove them and try again.")
     ctx = context(request)
     event_id, other_id = _path_int(request, "event_id"), _path_int(request, "user_id")
     message, answer = str(form.get("message", "")), str(form.get("answer", ""))
@@ -542,7 +579,7 @@ async def manage_post(request: Request, session: AsyncSession, user: User, form:
         raw_company = str(form.get("company_id", "")).strip()
         password = str(form.get("password", "")) or None
         await actions.add_participant(session, ctx, user, event_id, email=str(form.get("email", "")), name=str(form.get("name", "")),
-                                      role=str(form.get("role", "")), company_id=int(raw_company) if raw_company.isdigit() else None,
+                                      role=str(form.get("role", "")), company_id=parse_id(raw_company) if raw_company else None,
                                       password=password)
         flash(request, "Added." + ("" if password else " They got an email with a sign-in link."))
     elif op == "event":
@@ -614,7 +651,7 @@ def _parse_instant(raw: str) -> dt.datetime:
         raise Invalid("Pick a time slot first.") from None
     if value.tzinfo is None:
         raise Invalid("Pick a time slot first.")
-    return value
+    return timefmt.checked_instant(value, "slot")
 
 
 @page
@@ -642,17 +679,17 @@ routes = [
     Route("/mailbox", mailbox),
     Route("/events/new", event_new, methods=["GET"]),
     Route("/events", event_create, methods=["POST"]),
-    Route("/events/{event_id:int}", event_home),
-    Route("/events/{event_id:int}/recruiters", recruiters_page),
-    Route("/events/{event_id:int}/talents", talents_page),
-    Route("/events/{event_id:int}/request/{user_id:int}", request_form, methods=["GET"]),
-    Route("/events/{event_id:int}/request/{user_id:int}", request_send, methods=["POST"]),
-    Route("/events/{event_id:int}/schedule", schedule_page),
-    Route("/events/{event_id:int}/profile", profile_page, methods=["GET"]),
-    Route("/events/{event_id:int}/profile", profile_post, methods=["POST"]),
-    Route("/events/{event_id:int}/manage", manage_page, methods=["GET"]),
-    Route("/events/{event_id:int}/manage", manage_post, methods=["POST"]),
-    Route("/chats/{chat_id:int}", chat_page),
-    Route("/chats/{chat_id:int}/invite.ics", chat_invite),
-    *(Route(f"/chats/{{chat_id:int}}/{op}", form_action(_chat_op(op)), methods=["POST"]) for op in ("accept", "decline", "cancel", "book", "reschedule")),
+    Route("/events/{event_id:id}", event_home),
+    Route("/events/{event_id:id}/recruiters", recruiters_page),
+    Route("/events/{event_id:id}/talents", talents_page),
+    Route("/events/{event_id:id}/request/{user_id:id}", request_form, methods=["GET"]),
+    Route("/events/{event_id:id}/request/{user_id:id}", request_send, methods=["POST"]),
+    Route("/events/{event_id:id}/schedule", schedule_page),
+    Route("/events/{event_id:id}/profile", profile_page, methods=["GET"]),
+    Route("/events/{event_id:id}/profile", profile_post, methods=["POST"]),
+    Route("/events/{event_id:id}/manage", manage_page, methods=["GET"]),
+    Route("/events/{event_id:id}/manage", manage_post, methods=["POST"]),
+    Route("/chats/{chat_id:id}", chat_page),
+    Route("/chats/{chat_id:id}/invite.ics", chat_invite),
+    *(Route(f"/chats/{{chat_id:id}}/{op}", form_action(_chat_op(op)), methods=["POST"]) for op in ("accept", "decline", "cancel", "book", "reschedule")),
 ]

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from media.turn import ice_servers
 from scheduling import conversations, queries, rooms
 from scheduling.errors import Conflict, DomainError
@@ -281,7 +282,7 @@ class RoomSession:
 
 
 routes = [
-    Route("/chats/{chat_id:int}/room", room_page),
-    Route("/chats/{chat_id:int}/room/token", room_token_json),
-    WebSocketRoute("/ws/rooms/{chat_id:int}", room_socket),
+    Route("/chats/{chat_id:id}/room", room_page),
+    Route("/chats/{chat_id:id}/room/token", room_token_json),
+    WebSocketRoute("/ws/rooms/{chat_id:id}", room_socket),
 ]

@@ -5,11 +5,36 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from scheduling import timefmt
+from scheduling.errors import Invalid
+from web.convertors import MAX_ID
+
+
+def _instant(value: dt.datetime) -> dt.datetime:
+    try:
+        return timefmt.checked_instant(value)
+    except Invalid as err:
+        raise ValueError(err.message) from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=5000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text can't hold NUL; refuse it here rather than fail in the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text can't contain NUL characters")
+        return value
 
 
 class TokenIn(In):
@@ -41,9 +66,9 @@ class EventIn(In):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     timezone: str
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    support_email: str = ""
+    starts_at: Instant
+    ends_at: Instant
+    support_email: str = Field(default="", max_length=254)
     chat_format: ChatFormatIn = Field(default_factory=ChatFormatIn)
 
 
@@ -78,7 +103,7 @@ class ParticipantIn(In):
     email: str = Field(max_length=254)
     name: str = Field(min_length=1, max_length=120)
     role: Literal["talent", "recruiter", "organizer"]
-    company_id: int | None = None
+    company_id: Id | None = None
     password: str | None = Field(default=None, max_length=1024)
 
 
@@ -93,8 +118,8 @@ class ParticipantOut(BaseModel):
 
 
 class WindowIn(In):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class RecruiterIn(In):
@@ -121,8 +146,8 @@ class RecruiterOut(BaseModel):
 
 
 class ChatRequestIn(In):
-    recruiter_id: int | None = None
-    talent_id: int | None = None
+    recruiter_id: Id | None = None
+    talent_id: Id | None = None
     message: str = Field(default="", max_length=2000)
     answer: str = Field(default="", max_length=2000)
 
@@ -158,11 +183,11 @@ class ReasonIn(In):
 
 class RescheduleIn(In):
     reason: str = Field(max_length=1000)
-    start: AwareDatetime | None = None
+    start: Instant | None = None
 
 
 class BookingIn(In):
-    start: AwareDatetime
+    start: Instant
 
 
 class SlotOut(BaseModel):

@@ -147,3 +147,41 @@ async def test_quotas_hold_under_concurrency(sessionmaker: async_sessionmaker[As
         booked = (await s.execute(select(Participant.chats_booked).where(Participant.user_id == talent.id))).scalar_one()
         confirmed = (await s.execute(select(func.count()).select_from(ChatRequest).where(ChatRequest.status == "confirmed"))).scalar_one()
     assert booked == 2 and confirmed == 2
+
+
+async def test_booking_and_rescheduling_into_the_same_slot_never_deadlock(sessionmaker: async_sessionmaker[AsyncSession], now: dt.datetime) -> None:
+    """book() and reschedule() of one talent take their locks in the same order: one wins, the other gets a 409."""
+    w = await make_world(sessionmaker, now, recruiters=2, talents=1)
+    talent = w.talents[0]
+    chat_a, chat_b = await accepted_chats(sessionmaker, now, w, [(talent, r) for r in w.recruiters])
+    ctx = actions.Context(now=now)
+    base = (now + dt.timedelta(days=1)).replace(hour=1, minute=0)
+    async with sessionmaker() as s, s.begin():
+        await actions.book(s, ctx, talent, chat_b, base)
+    for i in range(1, 6):
+        target = base + dt.timedelta(minutes=30 * i)
+
+        async def book() -> str:
+            try:
+                async with sessionmaker() as s, s.begin():
+                    await actions.book(s, ctx, talent, chat_a, target)
+                return "ok"
+            except Conflict as err:
+                return err.code
+
+        async def move() -> str:
+            try:
+                async with sessionmaker() as s, s.begin():
+                    await actions.reschedule(s, ctx, talent, chat_b, reason="clash", start=target)
+                return "ok"
+            except Conflict as err:
+                return err.code
+
+        results = await asyncio.gather(book(), move())
+        assert results.count("ok") == 1, results
+        # Reset: put chat A back into scheduling if it won, so the next round races again.
+        async with sessionmaker() as s, s.begin():
+            chat = await actions.load_chat(s, chat_a, talent)
+            if chat.status == "confirmed":
+                await actions.reschedule(s, ctx, talent, chat_a, reason="again")
+    assert await overlapping_pairs(sessionmaker) == 0

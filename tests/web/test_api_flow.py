@@ -246,3 +246,55 @@ async def test_openapi_document_lists_every_endpoint(client: httpx.AsyncClient) 
 async def test_healthz(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("get", "/api/v1/events/99999999999999999999", None, 404, "not_found"),
+        ("get", "/api/v1/chat-requests/3000000000/slots", None, 404, "not_found"),
+        ("post", "/api/v1/events/{ev}/chat-requests", {"recruiter_id": 99999999999999999999}, 422, "invalid_input"),
+        ("get", "/api/v1/events/{ev}/recruiters?company_id=%C2%B2", None, 422, "invalid_input"),
+        ("post", "/api/v1/tokens", {"email": "a\u0000@x.test", "password": "x"}, 422, "invalid_input"),
+        ("post", "/api/v1/events/{ev}/chat-requests", b"[" * 100000 + b"]" * 100000, 400, "invalid_json"),
+    ],
+)
+async def test_hostile_input_is_a_clear_4xx(
+    client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock, method: str, path: str, body: object, status: int, code: str
+) -> None:
+    w = await setup_event(client, engine, clock.now)
+    kwargs: dict[str, object] = {"headers": w["tal"]}
+    if isinstance(body, bytes):
+        kwargs["content"] = body
+    elif body is not None:
+        kwargs["json"] = body
+    r = await client.request(method, path.format(ev=w["event_id"]), **kwargs)  # type: ignore[arg-type]
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code
+
+
+async def test_far_dates_are_refused_and_break_nothing(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await setup_event(client, engine, clock.now)
+    r = await client.put(f"/api/v1/events/{w['event_id']}", headers=w["admin"], json={
+        "name": "B", "timezone": "Pacific/Kiritimati", "starts_at": "9999-12-31T11:00:00Z", "ends_at": "9999-12-31T12:00:00Z"})
+    assert r.status_code == 422 and "2000 and 2099" in r.json()["error"]["message"]
+    r = await client.post(f"/api/v1/events/{w['event_id']}/chat-requests", headers=w["tal"],
+                          json={"recruiter_id": w["ids"]["rec@example.test"], "answer": "x"})  # type: ignore[index]
+    r = await client.post(f"/api/v1/chat-requests/{r.json()['id']}/booking", headers=w["tal"], json={"start": "0001-01-01T00:00:00+01:00"})
+    assert r.status_code == 422
+    assert (await client.get(f"/api/v1/events/{w['event_id']}", headers=w["admin"])).json()["name"] == "Spring Fair"
+
+
+async def test_a_chat_that_started_cant_be_cancelled_or_moved(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await setup_event(client, engine, clock.now, max_chats_per_talent=1)
+    r = await client.post(f"/api/v1/events/{w['event_id']}/chat-requests", headers=w["tal"],
+                          json={"recruiter_id": w["ids"]["rec@example.test"], "answer": "x"})  # type: ignore[index]
+    chat_id = r.json()["id"]
+    await client.post(f"/api/v1/chat-requests/{chat_id}/accept", headers=w["rec"])
+    await client.post(f"/api/v1/chat-requests/{chat_id}/booking", headers=w["tal"], json={"start": "2026-03-21T09:00:00Z"})
+    clock.now = dt.datetime(2026, 3, 21, 9, 10, tzinfo=dt.UTC)
+    for action, body in (("cancel", {"reason": "late"}), ("reschedule", {"reason": "late"})):
+        r = await client.post(f"/api/v1/chat-requests/{chat_id}/{action}", headers=w["tal"], json=body)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "already_started"
+    me = (await client.get(f"/api/v1/events/{w['event_id']}/me", headers=w["tal"])).json()
+    assert me["chats_left"] == 0

@@ -150,3 +150,25 @@ async def test_mailbox_shows_only_own_mail(client: httpx.AsyncClient, engine: As
     client.cookies.clear()
     await sign_in(client, "tal1@example.test")
     assert "New 1-1 chat request" not in (await client.get("/mailbox")).text
+
+
+async def test_sign_out_voids_every_copy_of_the_session_cookie(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await make_world(create_sessionmaker(engine), clock.now)
+    await sign_in(client, "tal0@example.test")
+    stolen = dict(client.cookies)
+    page = await client.get(f"/events/{w.event_id}")
+    assert page.status_code == 200
+    await client.post("/logout", data={"csrf": csrf_of(page.text)})
+    client.cookies.clear()
+    client.cookies.update(stolen)
+    r = await client.get(f"/events/{w.event_id}")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+async def test_huge_and_odd_numbers_in_urls_and_forms_are_not_errors(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await make_world(create_sessionmaker(engine), clock.now)
+    await sign_in(client, "tal0@example.test")
+    assert (await client.get("/chats/99999999999999999999")).status_code == 404
+    assert (await client.get(f"/events/{w.event_id}/recruiters?company=%C2%B2")).status_code == 200
+    # A talent can't open a request form addressed to another talent.
+    assert (await client.get(f"/events/{w.event_id}/request/{w.talents[0].id}")).status_code == 404
