@@ -252,7 +252,10 @@ async def confirmed_for_user(session: AsyncSession, user_id: int) -> list[ChatRe
         (
             await session.execute(
                 select(ChatRequest)
-                .where(ChatRequest.status.in_((S.CONFIRMED.value, S.COMPLETED.value)), (ChatRequest.talent_id == user_id) | (ChatRequest.recruiter_id == user_id))
+                .where(
+                    ChatRequest.status.in_((S.CONFIRMED.value, S.COMPLETED.value)),
+                    (ChatRequest.talent_id == user_id) | (ChatRequest.recruiter_id == user_id),
+                )
                 .options(joinedload(ChatRequest.talent), joinedload(ChatRequest.recruiter), joinedload(ChatRequest.event))
                 .order_by(ChatRequest.starts_at)
             )

@@ -161,7 +161,7 @@ async def test_booking_and_rescheduling_into_the_same_slot_never_deadlock(sessio
     for i in range(1, 6):
         target = base + dt.timedelta(minutes=30 * i)
 
-        async def book() -> str:
+        async def book(target: dt.datetime = target) -> str:
             try:
                 async with sessionmaker() as s, s.begin():
                     await actions.book(s, ctx, talent, chat_a, target)
@@ -169,7 +169,7 @@ async def test_booking_and_rescheduling_into_the_same_slot_never_deadlock(sessio
             except Conflict as err:
                 return err.code
 
-        async def move() -> str:
+        async def move(target: dt.datetime = target) -> str:
             try:
                 async with sessionmaker() as s, s.begin():
                     await actions.reschedule(s, ctx, talent, chat_b, reason="clash", start=target)
