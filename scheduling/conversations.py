@@ -55,6 +55,8 @@ async def append(
     entry comes back with created=False: a retried send is never stored twice.
     """
     conv = await conversation(session, key, now=now)
+    # Lock the conversation first: the retry check and the numbering then see every earlier append.
+    await session.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
     if client_id is not None:
         existing = (
             await session.execute(
@@ -67,7 +69,7 @@ async def append(
         ).scalar_one_or_none()
         if existing is not None:
             return _entry(existing), False
-    # The counter row's lock orders concurrent appends; numbers have no gaps.
+    # Numbers come from the locked counter row, so they have no gaps.
     seq = (
         await session.execute(
             update(Conversation).where(Conversation.id == conv.id).values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)

@@ -150,7 +150,7 @@ def chat_out(view: queries.ChatView, base_url: str) -> sc.ChatOut:
         end=c.ends_at if c.status in ("confirmed", "completed") else None,
         reason=c.reason, created_at=c.created_at, updated_at=c.updated_at,
         invite_url=f"{base_url}/api/v1/chat-requests/{c.id}/invite.ics" if booked else None,
-        room_url=None,
+        room_url=f"{base_url}/chats/{c.id}/room" if booked else None,
     )
 
 
