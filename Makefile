@@ -25,11 +25,15 @@ run: $(VENV)/.installed
 	$(BIN)/fairmeet demo
 	$(BIN)/fairmeet serve --host $(HOST) --port $(PORT)
 
-# Debian packages the tests drive: Chromium for the browser tests.
+# Debian packages the tests drive: Chromium for the browser tests, coturn for the TURN tests.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v turnserver >/dev/null 2>&1 || [ -x /usr/bin/turnserver ] || missing="$$missing coturn"; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check .
