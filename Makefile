@@ -20,7 +20,22 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed
+# Browser files the video room serves itself (background blur: MediaPipe's selfie segmentation model and
+# its wasm runtime, ~12 MB), installed from npm and copied into web/static/vendor (gitignored). Without
+# npm the room works and says that background effects are unavailable.
+SEGMENTATION := @mediapipe/selfie_segmentation@0.1.1675465747
+VENDOR_DIR := web/static/vendor/selfie_segmentation
+$(VENDOR_DIR)/.installed: Makefile
+	@if command -v npm >/dev/null 2>&1; then \
+	  rm -rf $(VENV)/npm $(VENDOR_DIR) && mkdir -p $(VENV)/npm $(VENDOR_DIR) && \
+	  npm install --silent --no-audit --no-fund --no-package-lock --prefix $(VENV)/npm $(SEGMENTATION) && \
+	  cp $(VENV)/npm/node_modules/@mediapipe/selfie_segmentation/*.js $(VENV)/npm/node_modules/@mediapipe/selfie_segmentation/*.wasm \
+	     $(VENV)/npm/node_modules/@mediapipe/selfie_segmentation/*.tflite $(VENV)/npm/node_modules/@mediapipe/selfie_segmentation/*.binarypb \
+	     $(VENV)/npm/node_modules/@mediapipe/selfie_segmentation/*.data $(VENV)/npm/node_modules/@mediapipe/selfie_segmentation/package.json \
+	     $(VENDOR_DIR)/ && touch $@; \
+	else echo "npm not found: the video room will run without background effects (apt-get install npm)"; fi
+
+run: $(VENV)/.installed $(VENDOR_DIR)/.installed
 	$(BIN)/fairmeet db upgrade
 	$(BIN)/fairmeet demo
 	$(BIN)/fairmeet serve --host $(HOST) --port $(PORT)
@@ -35,7 +50,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(VENV)/.installed-test system-deps
+test: $(VENV)/.installed-test system-deps $(VENDOR_DIR)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -47,6 +62,8 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/booking_race.py
 	$(BIN)/python benchmarks/recruiter_list.py
+	$(BIN)/python benchmarks/room_join.py
+	$(BIN)/python benchmarks/signaling_load.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/static/vendor

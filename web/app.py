@@ -23,7 +23,7 @@ from scheduling.db import create_engine, create_sessionmaker
 from scheduling.delivery import SmtpSender
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
-from web import api, pages, rooms
+from web import api, netcheck, pages, rooms
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.openapi import document
 from web.ratelimit import RateLimiter
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.res.netcheck.close()
             await hub.close()
             await engine.dispose()
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *api.routes,
         *pages.routes,
         *rooms.routes,
+        *netcheck.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from media.netcheck import NetcheckPeers
 from scheduling import actions
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import User
@@ -37,6 +38,7 @@ class Resources:
     ip_limiter: RateLimiter
     write_limiter: RateLimiter
     hub: Hub
+    netcheck: NetcheckPeers = field(default_factory=NetcheckPeers)  # network-check echo peers (web/netcheck.py)
 
 
 def res(request: Request) -> Resources:

@@ -77,7 +77,7 @@ async def room_page(request: Request, session: AsyncSession, user: User) -> Resp
     try:
         access = await rooms.room_access(session, chat_id, user, now=r.clock(), grace=_grace(r.settings))
     except Conflict as err:
-        return render(request, "room_closed.html", user, status=409, message=err.message, chat_id=chat_id)
+        return render(request, "room_closed.html", user, status=409, message=err.message, code=err.code, chat_id=chat_id)
     view = await queries.chat_view(session, access.chat)
     company: Company | None = view.company
     other = view.recruiter if user.id == access.chat.talent_id else view.talent
@@ -92,6 +92,7 @@ async def room_page(request: Request, session: AsyncSession, user: User) -> Resp
         "starts_at": access.chat.starts_at.isoformat() if access.chat.starts_at else None,
         "closes_at": access.closes_at.isoformat(),
         "chat_url": f"/chats/{access.chat.id}",
+        "now": r.clock().isoformat(),  # the server's time: the countdown corrects for a wrong device clock
     }
     return render(request, "room.html", user, event=access.event, access=access, view=view, other=other, company=company,
                   boot=json.dumps(boot))
@@ -121,6 +122,17 @@ def _event_frame(entry: conversations.Entry) -> dict[str, Any]:
     return p.event(seq=entry.seq, kind=entry.kind, author=author, body=entry.body, at=entry.at.isoformat(), client_id=entry.client_id)
 
 
+async def _receive_text(ws: WebSocket) -> str:
+    """The next text frame. A binary frame is a protocol error (Starlette's receive_text raises KeyError on one)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        raise p.ProtocolError("binary_frame", "Frames are JSON text; binary frames are not part of the protocol.")
+    return str(text)
+
+
 async def room_socket(ws: WebSocket) -> None:
     r = res(ws)  # type: ignore[arg-type]
     settings = r.settings
@@ -140,7 +152,7 @@ async def room_socket(ws: WebSocket) -> None:
         return
     await ws.accept()
     try:
-        hello = p.parse(await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT))
+        hello = p.parse(await asyncio.wait_for(_receive_text(ws), HELLO_TIMEOUT))
     except (TimeoutError, p.ProtocolError, WebSocketDisconnect, RuntimeError):
         with contextlib.suppress(Exception):
             await ws.close(code=4400, reason="send hello first")
@@ -225,11 +237,14 @@ class RoomSession:
                 await self.conn.close_socket(4409, "room closed")
                 return
             try:
-                raw = await asyncio.wait_for(self.ws.receive_text(), timeout=min(remaining, 30.0))
+                raw = await asyncio.wait_for(_receive_text(self.ws), timeout=min(remaining, 30.0))
             except TimeoutError:
                 continue
             except (WebSocketDisconnect, RuntimeError):
                 return
+            except p.ProtocolError as err:
+                self.conn.send(p.error(err.code, err.message))
+                continue
             try:
                 message = p.parse(raw)
                 await self._handle(message)
