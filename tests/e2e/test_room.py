@@ -496,12 +496,26 @@ async def test_no_connection_says_so_within_15_seconds(room_server: RoomServer, 
         await join(page)
         pages.append(page)
     kofi = pages[0]
+    # Meanwhile, in a second tab of Kofi's, the room's WebSocket is refused at every handshake (here: its
+    # address is wrong) while the page itself loads fine: the page says the server refuses it.
+    refused = await kofi.context.new_page()
+
+    async def wrong_socket(route: Any) -> None:
+        response = await route.fetch()
+        body = (await response.text()).replace(f"/ws/rooms/{confirmed.id}", "/ws/rooms/0")
+        await route.fulfill(response=response, body=body)
+
+    await refused.route(f"**/chats/{confirmed.id}/room", wrong_socket)
+    await open_room(refused, confirmed.id)
+    await join(refused)
     await expect(kofi.locator("#people li")).to_have_count(2)
     message = kofi.locator(".tile .tilemsg")
     await expect(message).to_contain_text("We couldn't connect the video with Marco Silva", timeout=25_000)
     await expect(message.get_by_role("button", name="Try again")).to_be_visible()
     await expect(kofi.locator("#banner")).to_contain_text("The video couldn't connect")
     await shot(kofi, "room-desktop-no-connection")
+    await expect(refused.locator("#banner")).to_contain_text("The server refuses the room's live connection", timeout=10_000)
+    await expect(refused.get_by_role("button", name="Reload")).to_be_visible()
 
 
 async def test_expired_token_and_signed_out(room_server: RoomServer, confirmed: ChatRequest, people: Any) -> None:

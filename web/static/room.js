@@ -794,6 +794,7 @@ class Room {
     this.dialogOpener = null;
     this.typerTimer = null;
     this.leftName = null;       // who left last, for the empty stage
+    this.refusals = 0;          // sockets in a row that failed before opening
   }
 
   // ---------------------------------------------------------------- start-up: devices and the check
@@ -1434,8 +1435,11 @@ class Room {
       return;
     }
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
       if (ws !== this.ws) return;
+      opened = true;
+      this.refusals = 0;
       this.helloSeq = this.contiguous;
       ws.send(JSON.stringify({ type: "hello", v: 1, conn: this.connId, last_seq: this.contiguous }));
     };
@@ -1453,6 +1457,9 @@ class Room {
     ws.onclose = (event) => {
       if (ws !== this.ws) return;  // an old socket we replaced
       this.ws = null;
+      // A refusal before the socket opens reaches the browser as a plain failure (code 1006), not as
+      // 4401/4403/4409: the token request just before it already said what those would (and didn't).
+      if (!opened) this.refusals += 1;
       this.onClose(event.code, event.reason);
     };
   }
@@ -1945,6 +1952,13 @@ class Room {
           : `We can't reach the room server. Check your internet connection; we try again${wait ? ` in ${wait} s` : " now"}.`;
         action = "Try now";
         onAction = () => this.reconnectNow();
+        if (this.refusals >= 3 && navigator.onLine !== false) {
+          // The site answers (the token came) but the live connection is refused: a proxy without
+          // WebSocket support, or a page opened from another address.
+          text = "The server refuses the room's live connection. Reload the page; if that doesn't help, use Need help?.";
+          action = "Reload";
+          onAction = () => window.location.reload();
+        }
       } else {
         kind = "info";
         text = this.everWelcomed ? "Reconnecting to the room… Your call continues meanwhile if it can." : "Connecting to the room…";
