@@ -18,8 +18,8 @@ Negotiation (perfect negotiation, https://w3c.github.io/webrtc-pc/#perfect-negot
 - The newcomer offers: a connection sends an offer to every peer listed in its welcome. A
   connection already in the room waits for that offer, and offers itself only if none came within
   `offer_grace` seconds after the newcomer's "joined" event (so a peer with another rule, or a
-  lost offer, still ends up connected). The room page offers from both sides at once; the glare
-  rule below sorts that out.
+  lost offer, still ends up connected). The room page follows the same newcomer-offers rule; when
+  offers still cross (both join at once), the glare rule below sorts that out.
 - Back after a long absence (the replay says this connection, or a peer, "left" while the socket
   was away), the other side has dropped its call with us: every such link starts a fresh offer.
 - Glare (both offered): the impolite side ignores the incoming offer and the candidates that
