@@ -418,9 +418,9 @@ class NetError extends Error {}
 
 // Connects to the server's test peer (POST netcheck_url with an offer, get an answer), then measures
 // the round trip of ten small data-channel messages that the server echoes.
-async function networkCheck() {
+async function networkCheck(route = { iceServers: [], iceTransportPolicy: "all" }) {
   if (!window.RTCPeerConnection) throw new NetError("this browser can't make video calls; use a current Chrome, Edge, Firefox or Safari");
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = new RTCPeerConnection({ iceServers: route.iceServers || [], iceTransportPolicy: route.iceTransportPolicy || "all" });
   try {
     const channel = pc.createDataChannel("netcheck", { ordered: false, maxRetransmits: 0 });
     await pc.setLocalDescription(await pc.createOffer());
@@ -490,6 +490,19 @@ async function networkCheck() {
     return { median, lost: count - rtts.length, count, setup };
   } finally {
     pc.close();
+  }
+}
+
+// The routes the server wants tested: always "direct", and "relay" (through TURN only) when the
+// server has a TURN server. Falls back to the direct route alone if the list can't be had.
+async function netcheckRoutes() {
+  try {
+    const response = await fetch(boot.netcheck_url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return [{ name: "direct", iceServers: [], iceTransportPolicy: "all" }];
+    const body = await response.json();
+    return Array.isArray(body.routes) && body.routes.length ? body.routes : [{ name: "direct", iceServers: [], iceTransportPolicy: "all" }];
+  } catch {
+    return [{ name: "direct", iceServers: [], iceTransportPolicy: "all" }];
   }
 }
 
@@ -1219,8 +1232,25 @@ class Room {
     result.dataset.state = "running";
     result.textContent = "Checking your connection…";
     detail.textContent = "";
+    const relayLine = $("net-relay");
+    if (relayLine) relayLine.textContent = "";
     try {
-      const r = await networkCheck();
+      const routes = await netcheckRoutes();
+      const direct = routes.find((route) => route.name === "direct") || routes[0];
+      const relay = routes.find((route) => route.name === "relay");
+      const r = await networkCheck(direct);
+      if (relay && relayLine) {
+        // The fallback path for networks that block direct calls: tested on its own, relay only.
+        relayLine.textContent = "Checking the fallback route through our relay server…";
+        try {
+          const viaRelay = await networkCheck(relay);
+          relayLine.dataset.state = "good";
+          relayLine.textContent = `Fallback route through our relay server works (round trip ${Math.round(viaRelay.median)} ms).`;
+        } catch (err) {
+          relayLine.dataset.state = "bad";
+          relayLine.textContent = `The fallback route through our relay server doesn't work: ${err instanceof NetError ? err.message : "the test failed"}. On a strict network the call may not connect.`;
+        }
+      }
       const ms = Math.round(r.median);
       detail.textContent = `Round trip ${ms} ms · ${r.lost} of ${r.count} test messages lost · connected in ${Math.round(r.setup)} ms.`;
       if (r.median <= 150 && r.lost === 0) {
