@@ -24,16 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from scheduling import accounts, actions
 from scheduling.db import create_engine, create_sessionmaker
 from scheduling.models import Event, User
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.live import serve
 from web import demo
 from web.settings import Settings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-]
 # A Monday morning before the demo event's first slot (09:00 Europe/Berlin), so the slot grid is the same on every run.
 NOW = dt.datetime(2030, 1, 7, 6, 0, tzinfo=dt.UTC)
 TZ = "Europe/Berlin"

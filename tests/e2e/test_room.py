@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions
 from scheduling.models import ChatRequest
+from tests.browser import frames_decoded
 from tests.e2e.conftest import NOW, TZ, LiveServer
 from tests.live import serve
 from web import demo
@@ -146,17 +147,6 @@ async def too_wide(page: Page) -> list[str]:
     return found
 
 
-async def frames_decoded(page: Page) -> int:
-    """Sum of inbound-rtp video framesDecoded over the page's peer connections (getStats)."""
-    result: int = await page.evaluate("""async () => {
-        let n = 0;
-        for (const peer of window.fairmeetRoom.peers.values()) {
-            const stats = await peer.pc.getStats();
-            stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded || 0; });
-        }
-        return n;
-    }""")
-    return result
 
 
 async def remote_size(page: Page) -> list[int]:

@@ -17,17 +17,12 @@ from typing import Any
 import pytest
 
 from media.client import RoomClient, until
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, frames_decoded, sign_in
 from tests.conftest import _service_missing
 from tests.media.helpers import Seeded
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-]
 
 
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
@@ -47,20 +42,10 @@ async def browser() -> AsyncIterator[Any]:
             await b.close()
 
 
-async def _frames_decoded(page: Any) -> int:
-    n: int = await page.evaluate("""async () => {
-        let n = 0;
-        for (const peer of window.fairmeetRoom.peers.values()) {
-            const stats = await peer.pc.getStats();
-            stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded || 0; });
-        }
-        return n;
-    }""")
-    return n
 
 
 async def _grew(page: Any, than: int) -> bool:
-    return await _frames_decoded(page) > than
+    return await frames_decoded(page) > than
 
 
 async def _poll(check: Any, within: float, what: str) -> None:
@@ -79,10 +64,7 @@ async def test_the_python_client_and_the_room_page_call_each_other(live: str, se
     context = await browser.new_context(base_url=live, locale="en-GB")
     try:
         page = await context.new_page()
-        await page.goto("/login")
-        await page.get_by_label("Email").first.fill(room.talent)
-        await page.get_by_label("Password").fill(seeded.password)
-        await page.get_by_role("button", name="Sign in").click()
+        await sign_in(page, room.talent, seeded.password)
         await page.goto(f"/chats/{room.chat_id}/room")
         await page.get_by_role("button", name="Join now").click()
         await _poll(lambda: page.evaluate("() => !!(window.fairmeetRoom && window.fairmeetRoom.welcomed)"), 15, "the page's welcome")
@@ -97,7 +79,7 @@ async def test_the_python_client_and_the_room_page_call_each_other(live: str, se
             link = bot.links[browser_conn]
             assert link.polite is python_is_polite
             await until(lambda: link.connected and link.frames > 5, 20, "the page's video decoded by the bot")
-            await _poll(lambda: _frames_decoded(page), 20, "the bot's video decoded by the page")
+            await _poll(lambda: frames_decoded(page), 20, "the bot's video decoded by the page")
             polite_on_page = await page.evaluate("() => [...window.fairmeetRoom.peers.values()].map(p => p.polite)")
             assert polite_on_page == [not python_is_polite]  # exactly one polite side
 
@@ -106,7 +88,7 @@ async def test_the_python_client_and_the_room_page_call_each_other(live: str, se
             pcs = link.pcs_made
             await page.evaluate("() => [...window.fairmeetRoom.peers.values()][0].restartIce(true)")
             await until(lambda: link.pcs_made > pcs and link.connected, 15, "the bot's new session")
-            frames, page_frames = link.frames, await _frames_decoded(page)
+            frames, page_frames = link.frames, await frames_decoded(page)
             await until(lambda: link.frames > frames + 10, 15, "the page's video after the restart")
             await _poll(lambda: _grew(page, page_frames + 10), 15, "the bot's video after the restart")
             states = await page.evaluate("() => [...window.fairmeetRoom.peers.values()].map(p => p.pc.connectionState)")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser import sign_in
 from tests.live import serve
 from tests.media.helpers import IN_ROOM_HOURS, SECRET, Seeded, Turn
 from tests.media.test_browser_interop import browser  # noqa: F401 -- the Chromium fixture
@@ -29,10 +30,7 @@ async def test_check_screen_tests_the_relay_route(media_db: str, seeded: Seeded,
         context = await browser.new_context(base_url=live, locale="en-GB")
         try:
             page = await context.new_page()
-            await page.goto("/login")
-            await page.get_by_label("Email").first.fill(room.talent)
-            await page.get_by_label("Password").fill(seeded.password)
-            await page.get_by_role("button", name="Sign in").click()
+            await sign_in(page, room.talent, seeded.password)
             await page.goto(f"/chats/{room.chat_id}/room")
             await expect(page.locator("#net-result")).to_have_text("Your connection looks good.", timeout=20_000)
             expected = "Fallback route through our relay server works" if turn_works else "doesn't work"
