@@ -33,6 +33,8 @@ class Connection:
     queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     writer: asyncio.Task[None] | None = None
     closed: bool = False
+    # Frames that arrive between attaching and the welcome wait here: the welcome always goes first.
+    held: list[dict[str, Any]] | None = field(default_factory=list)
 
     def start(self) -> None:
         self.writer = asyncio.create_task(self._write())
@@ -41,6 +43,18 @@ class Connection:
         """Queues a frame; a client that lets its queue fill up is too slow and is disconnected."""
         if self.closed:
             return
+        if self.held is not None:
+            self.held.append(message)
+            return
+        self._put(message)
+
+    def release(self, first: dict[str, Any]) -> None:
+        """Sends `first` (the welcome), then whatever was held back, and stops holding."""
+        held, self.held = self.held or [], None
+        for message in (first, *held):
+            self._put(message)
+
+    def _put(self, message: dict[str, Any]) -> None:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:

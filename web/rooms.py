@@ -193,19 +193,21 @@ class RoomSession:
         return entry
 
     async def run(self) -> None:
-        joined = await self._presence("joined")
-        self.join_seq = joined.seq
-        async with self.r.sessionmaker() as session:
-            present = await conversations.roster(session, self.key)
+        # Attach before announcing: whoever sees this connection in the roster can already reach it
+        # (an offer sent to a connection not yet attached would be lost). Frames wait for the welcome.
         self.conn.start()
         old = await self.hub.attach(self.key, self.conn)
         if old is not None and old is not self.conn:
             await old.close_socket(4000, "replaced by a newer connection of the same tab")
             await old.stop()
+        joined = await self._presence("joined")
+        self.join_seq = joined.seq
+        async with self.r.sessionmaker() as session:
+            present = await conversations.roster(session, self.key)
         settings: Settings = self.r.settings
         peers = [{k: v for k, v in info.items() if k in ("conn", "user_id", "name", "role")}
                  for conn_id, info in present.items() if conn_id != self.conn.conn_id]
-        self.conn.send(p.welcome(
+        self.conn.release(p.welcome(
             you=self.conn.info(), peers=peers, seq=joined.seq,
             ice_servers=ice_servers(user_id=self.user.id, stun_urls=settings.stun_urls, turn_urls=settings.turn_urls, turn_secret=settings.turn_secret),
             room={"chat_id": self.access.chat.id, "closes_at": self.access.closes_at.isoformat(),
