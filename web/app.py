@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         sessionmaker = create_sessionmaker(engine)
-        broker: Broker = RedisBroker(settings.redis_url) if settings.redis_url else MemoryBroker()
+        broker: Broker = RedisBroker(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryBroker()
         hub = Hub(broker)
         app.state.res = Resources(
             settings=settings, sessionmaker=sessionmaker, clock=clock,

@@ -37,6 +37,7 @@ class Settings:
     secure_cookies: bool = False
     login_rate_per_minute: int = 10
     redis_url: str = ""
+    redis_prefix: str = "fairmeet:"
     stun_urls: list[str] = field(default_factory=list)
     turn_urls: list[str] = field(default_factory=list)
     turn_secret: str = field(default="", repr=False)
@@ -74,6 +75,7 @@ class Settings:
             mail_from=env.get("FAIRMEET_MAIL_FROM", "Fairmeet <noreply@fairmeet.local>"),
             secure_cookies=base_url.startswith("https://"),
             redis_url=env.get("FAIRMEET_REDIS_URL", ""),
+            redis_prefix=env.get("FAIRMEET_REDIS_PREFIX", "fairmeet:"),
             stun_urls=_list(env.get("FAIRMEET_STUN_URLS", "")),
             turn_urls=_list(env.get("FAIRMEET_TURN_URLS", "")),
             turn_secret=env.get("FAIRMEET_TURN_SECRET", ""),

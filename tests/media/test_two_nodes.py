@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,13 +13,15 @@ from sqlalchemy import text
 
 from media.client import RoomClient, until
 from scheduling.db import Base, create_engine
-from signaling.broker import RedisBroker
 from tests.conftest import _service_missing
 from tests.live import serve
 from tests.media.helpers import IN_ROOM_HOURS, SECRET, Seeded, seed_rooms
 from web.settings import Settings
 
 REDIS_URL = os.environ.get("FAIRMEET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Pub/sub channels are shared by everything on this Redis, whatever the database number: a prefix
+# of this run's own keeps other test runs' rooms (also "chat:1") out of ours.
+PREFIX = f"fairmeet-test-{uuid.uuid4().hex[:8]}:"
 
 
 @pytest.fixture
@@ -34,9 +35,6 @@ async def redis_url(monkeypatch: pytest.MonkeyPatch) -> str:
         _service_missing("Redis", err)
     finally:
         await client.aclose()
-    # Pub/sub channels are shared by everything on this Redis, whatever the database number: a prefix
-    # of this test's own keeps other test runs' rooms (also "chat:1") out of ours.
-    monkeypatch.setattr("web.app.RedisBroker", functools.partial(RedisBroker, prefix=f"fairmeet-test-{uuid.uuid4().hex[:8]}:"))
     return REDIS_URL
 
 
@@ -68,7 +66,8 @@ async def shared_seeded(shared_db: str) -> Seeded:
 @pytest.fixture
 def nodes(shared_db: str, shared_seeded: Seeded, redis_url: str) -> Iterator[tuple[str, str]]:
     def settings(base: str) -> Settings:
-        return Settings(database_url=shared_db, secret_key=SECRET, base_url=base, redis_url=redis_url, reconnect_grace_seconds=0.5)
+        return Settings(database_url=shared_db, secret_key=SECRET, base_url=base, redis_url=redis_url, reconnect_grace_seconds=0.5,
+                        redis_prefix=PREFIX)
 
     with serve(settings, lambda: IN_ROOM_HOURS, name="node-1") as one, serve(settings, lambda: IN_ROOM_HOURS, name="node-2") as two:
         yield one, two
