@@ -49,7 +49,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
 
 from scheduling import accounts, actions, migrate, slots  # noqa: E402
-from scheduling.db import create_engine, create_sessionmaker  # noqa: E402
+from scheduling.db import admin_sql, create_engine, create_sessionmaker  # noqa: E402
 from scheduling.errors import Conflict, QuotaExceeded, SlotTaken  # noqa: E402
 from scheduling.models import ChatRequest, ChatStatus, User  # noqa: E402
 
@@ -61,15 +61,6 @@ SEED_BATCH = 25  # talents seeded per transaction
 
 
 # --------------------------------------------------------------------------- temporary database
-
-
-async def _admin_sql(admin_url: str, sql: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 def _database_url(admin_url: str, name: str) -> str:
@@ -451,13 +442,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = f"fairmeet_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_sql(args.url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(args.url, f'CREATE DATABASE "{name}"'))
     try:
         url = _database_url(args.url, name)
         migrate.upgrade(url)
         return asyncio.run(run(url, args))
     finally:
-        asyncio.run(_admin_sql(args.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(args.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

@@ -45,12 +45,12 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
 
 from scheduling import accounts, actions, migrate, queries  # noqa: E402
-from scheduling.db import create_engine, create_sessionmaker  # noqa: E402
+from scheduling.db import admin_sql, create_engine, create_sessionmaker  # noqa: E402
 from scheduling.models import ChatRequest, ChatStatus, Event, User  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.settings import Settings  # noqa: E402
@@ -68,15 +68,6 @@ BATCH = 25  # talents seeded per transaction
 # --------------------------------------------------------------------------- databases
 
 
-async def _admin_sql(admin_url: str, sql: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @contextmanager
 def temporary_database(admin_url: str, sqlite: bool) -> Iterator[str]:
     """A migrated, empty database that is gone afterwards: a SQLite file, or a PostgreSQL database."""
@@ -87,13 +78,13 @@ def temporary_database(admin_url: str, sqlite: bool) -> Iterator[str]:
             yield url
         return
     name = f"fairmeet_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_sql(admin_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(admin_url, f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         migrate.upgrade(url)
         yield url
     finally:
-        asyncio.run(_admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # --------------------------------------------------------------------------- seeding

@@ -46,12 +46,11 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from media.client import RoomClient, until  # noqa: E402
 from scheduling import accounts, migrate  # noqa: E402
-from scheduling.db import create_engine  # noqa: E402
+from scheduling.db import admin_sql  # noqa: E402
 from tests.live import free_socket  # noqa: E402
 from tests.media.helpers import IN_ROOM_HOURS, seed_rooms  # noqa: E402
 
@@ -202,15 +201,6 @@ async def load(args: argparse.Namespace, base: str, pid: int, rooms: list[tuple[
             await asyncio.gather(*(c.close() for c in everyone[k : k + 100]), return_exceptions=True)
 
 
-async def _admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rooms", type=int, default=50)
@@ -233,7 +223,7 @@ def main() -> None:
     try:
         if args.pg:
             pg_name = f"fairmeet_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_admin(f'CREATE DATABASE "{pg_name}"'))
+            asyncio.run(admin_sql(PG_ADMIN_URL, f'CREATE DATABASE "{pg_name}"'))
             url = make_url(PG_ADMIN_URL).set(database=pg_name).render_as_string(hide_password=False)
             args.db = "PostgreSQL"
         else:
@@ -251,7 +241,7 @@ def main() -> None:
             proc.terminate()
             proc.wait(15)
         if pg_name:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
         shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(code)
 

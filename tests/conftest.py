@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduling import accounts, migrate
-from scheduling.db import Base, create_engine, create_sessionmaker
+from scheduling.db import Base, admin_sql, create_engine, create_sessionmaker
 
 PG_ADMIN_URL = os.environ.get("FAIRMEET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_SERVICES = os.environ.get("FAIRMEET_REQUIRE_SERVICES") == "1"
@@ -32,15 +32,6 @@ def _service_missing(what: str, err: Exception) -> None:
     pytest.skip(message)
 
 
-async def _pg_admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("db") / "template.db"
@@ -52,13 +43,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_database() -> Iterator[str]:
     name = f"fairmeet_test_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_sql(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
     except Exception as err:  # noqa: BLE001 -- any connection failure means "no PostgreSQL here"
         _service_missing("PostgreSQL", err)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     migrate.upgrade(url)
     yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
