@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import orjson
+
 log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+OUTBOX_LIMIT = 10_000  # envelopes waiting for Redis; beyond that the node is cut off and new ones are dropped
 
 
 class Broker(Protocol):
@@ -42,7 +45,11 @@ class MemoryBroker:
 
 
 class RedisBroker:
-    """Several processes: each subscribes to the channels of the rooms it has people in."""
+    """Several processes: each subscribes to the channels of the rooms it has people in.
+
+    Publishing queues the envelope and returns; one task sends what has queued in a pipeline, in
+    publishing order, so a room's frames leave this node in the order they were published.
+    """
 
     def __init__(self, url: str, prefix: str = "fairmeet:") -> None:
         import redis.asyncio as redis  # noqa: PLC0415 -- only nodes configured for Redis need it
@@ -52,9 +59,37 @@ class RedisBroker:
         self._prefix = prefix
         self._handlers: dict[str, Handler] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._queued = asyncio.Event()
+        self._publisher: asyncio.Task[None] | None = None
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        await self._redis.publish(self._prefix + channel, json.dumps(message))
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            # Stored entries are replayed from the log when clients notice the gap; this only sheds relayed frames.
+            log.warning("Redis is not keeping up; a frame for %s was dropped", channel)
+            return
+        self._outbox.append((self._prefix + channel, orjson.dumps(message)))
+        self._queued.set()
+        if self._publisher is None:
+            self._publisher = asyncio.get_running_loop().create_task(self._publish_queued())
+
+    async def _publish_queued(self) -> None:
+        while True:
+            if not self._outbox:
+                self._queued.clear()
+                await self._queued.wait()
+                continue
+            batch = [self._outbox.popleft() for _ in range(min(len(self._outbox), 1000))]
+            pipe = self._redis.pipeline(transaction=False)
+            for channel, data in batch:
+                pipe.publish(channel, data)
+            try:
+                await pipe.execute()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("publishing %d frames to Redis failed", len(batch))
+                await asyncio.sleep(0.2)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel] = handler
@@ -86,11 +121,19 @@ class RedisBroker:
             if handler is None:
                 continue
             try:
-                await handler(json.loads(item["data"]))
+                await handler(orjson.loads(item["data"]))
             except Exception:
                 log.exception("delivering a room message failed")
 
     async def close(self) -> None:
+        if self._publisher is not None:
+            for _ in range(50):  # what is queued goes out first (a second at most)
+                if not self._outbox:
+                    break
+                await asyncio.sleep(0.02)
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from signaling.broker import Broker
 
@@ -20,66 +22,76 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 256
 
 
-@dataclass(eq=False)
+def encode(message: dict[str, Any]) -> str:
+    """A frame as JSON text: encoded once per publish, whatever the number of recipients."""
+    return orjson.dumps(message).decode()
+
+
 class Connection:
-    """One browser tab (or client) in one room. Frames go out through a bounded queue."""
+    """One browser tab (or client) in one room. Frames go out in order through a bounded buffer.
 
-    conn_id: str
-    user_id: int
-    name: str
-    role: str
-    send_frame: Callable[[dict[str, Any]], Awaitable[None]]
-    close_socket: Callable[[int, str], Coroutine[Any, Any, None]]
-    queue: asyncio.Queue[dict[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-    writer: asyncio.Task[None] | None = None
-    closed: bool = False
-    # Frames that arrive between attaching and the welcome wait here: the welcome always goes first.
-    held: list[dict[str, Any]] | None = field(default_factory=list)
+    No task waits on an idle connection: a writer task exists only while frames are being sent.
+    """
 
-    def start(self) -> None:
-        self.writer = asyncio.create_task(self._write())
+    __slots__ = ("_out", "_writer", "close_socket", "closed", "conn_id", "held", "name", "role", "send_frame", "user_id")
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Queues a frame; a client that lets its queue fill up is too slow and is disconnected."""
+    def __init__(self, conn_id: str, user_id: int, name: str, role: str, send_frame: Callable[[str], Awaitable[None]],
+                 close_socket: Callable[[int, str], Coroutine[Any, Any, None]]) -> None:
+        self.conn_id, self.user_id, self.name, self.role = conn_id, user_id, name, role
+        self.send_frame, self.close_socket = send_frame, close_socket
+        self.closed = False
+        # Frames that arrive between attaching and the welcome wait here: the welcome always goes first.
+        self.held: list[str] | None = []
+        self._out: deque[str] = deque()
+        self._writer: asyncio.Task[None] | None = None
+
+    def send(self, frame: str) -> None:
+        """Queues a frame; a client that lets its buffer fill up is too slow and is disconnected."""
         if self.closed:
             return
         if self.held is not None:
-            self.held.append(message)
+            self.held.append(frame)
             return
-        self._put(message)
+        self._put(frame)
+
+    def send_message(self, message: dict[str, Any]) -> None:
+        self.send(encode(message))
 
     def release(self, first: dict[str, Any]) -> None:
         """Sends `first` (the welcome), then whatever was held back, and stops holding."""
         held, self.held = self.held or [], None
-        for message in (first, *held):
-            self._put(message)
+        for frame in (encode(first), *held):
+            self._put(frame)
 
-    def _put(self, message: dict[str, Any]) -> None:
-        try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
+    def _put(self, frame: str) -> None:
+        if len(self._out) >= QUEUE_LIMIT:
             log.warning("connection %s is too slow; closing it", self.conn_id)
             self.closed = True
+            self._out.clear()
             asyncio.get_running_loop().create_task(self.close_socket(4008, "too slow"))
+            return
+        self._out.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write())
 
     async def _write(self) -> None:
-        while True:
-            message = await self.queue.get()
-            if message is None:
-                return
-            try:
-                await self.send_frame(message)
-            except Exception:  # noqa: BLE001 -- a dead socket ends this writer; the reader notices too
-                self.closed = True
-                return
+        try:
+            while self._out:
+                await self.send_frame(self._out.popleft())
+        except Exception:  # noqa: BLE001 -- a dead socket ends this writer; the reader notices too
+            self.closed = True
+            self._out.clear()
+        finally:
+            self._writer = None
 
     async def stop(self) -> None:
-        self.closed = True
-        if self.writer is not None:
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(None)
+        """Lets what is queued go out (2 s at most), then sends nothing more."""
+        writer = self._writer
+        if writer is not None and not self.closed:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.writer, 2)
+                await asyncio.wait_for(asyncio.shield(writer), 2)
+        self.closed = True
+        self._out.clear()
 
     def info(self) -> dict[str, Any]:
         return {"conn": self.conn_id, "user_id": self.user_id, "name": self.name, "role": self.role}
@@ -138,13 +150,16 @@ class Hub:
         return self.rooms.get(room, {}).get(conn.conn_id) is conn
 
     async def publish(self, room: str, message: dict[str, Any], *, to: list[str] | None = None, skip: str | None = None) -> None:
-        await self.broker.publish(self.channel(room), {"to": to, "skip": skip, "msg": message})
+        await self.broker.publish(self.channel(room), {"to": to, "skip": skip, "frame": encode(message)})
 
     def _deliver(self, room: str, envelope: dict[str, Any]) -> None:
-        to, skip, message = envelope.get("to"), envelope.get("skip"), envelope["msg"]
-        for conn_id, conn in list(self.rooms.get(room, {}).items()):
+        to, skip, frame = envelope.get("to"), envelope.get("skip"), envelope["frame"]
+        members = self.rooms.get(room)
+        if not members:
+            return
+        for conn_id, conn in list(members.items()):
             if (to is None or conn_id in to) and conn_id != skip:
-                conn.send(message)
+                conn.send(frame)
 
     def local_count(self) -> int:
         return sum(len(m) for m in self.rooms.values())

@@ -126,5 +126,9 @@ def event(*, seq: int, kind: str, author: dict[str, Any] | None, body: dict[str,
     return {"type": "event", "seq": seq, "kind": kind, "author": author, "body": body, "at": at, "client_id": client_id}
 
 
-def error(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message}
+def error(code: str, message: str, *, client_id: str | None = None) -> dict[str, Any]:
+    """An error frame; `client_id` names the chat line it refers to (busy, rate_limited, too_long...)."""
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from scheduling import actions
 from scheduling.db import create_engine, create_sessionmaker
 from scheduling.delivery import SmtpSender
+from scheduling.logwriter import LogWriter
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
 from web import api, netcheck, pages, rooms
@@ -78,13 +79,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, **settings.pool_options())
         sessionmaker = create_sessionmaker(engine)
         broker: Broker = RedisBroker(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryBroker()
         hub = Hub(broker)
+        log_writer = LogWriter(engine, max_pending=settings.log_queue_limit)
+        log_writer.start()
         app.state.res = Resources(
             settings=settings, sessionmaker=sessionmaker, clock=clock,
             login_limiter=RateLimiter(settings.login_rate_per_minute, 60), ip_limiter=RateLimiter(60, 60), write_limiter=RateLimiter(30, 60), hub=hub,
+            log_writer=log_writer,
         )
         tasks: list[asyncio.Task[None]] = []
         if background:
@@ -110,6 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                     await task
             await app.state.res.netcheck.close()
             await hub.close()
+            await log_writer.close()
             await engine.dispose()
 
     routes = [

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from media.netcheck import NetcheckPeers
 from scheduling import actions
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from scheduling.logwriter import LogWriter
 from scheduling.models import User
 from signaling.hub import Hub
 from web.ratelimit import RateLimiter
@@ -38,6 +39,7 @@ class Resources:
     ip_limiter: RateLimiter
     write_limiter: RateLimiter
     hub: Hub
+    log_writer: LogWriter  # conversation entries, stored in batches (group commit)
     netcheck: NetcheckPeers = field(default_factory=NetcheckPeers)  # network-check echo peers (web/netcheck.py)
 
 

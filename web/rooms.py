@@ -11,10 +11,13 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -24,13 +27,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from media.turn import ice_servers
 from scheduling import conversations, queries, rooms
+from scheduling.conversations import Append
 from scheduling.errors import Conflict, DomainError
+from scheduling.logwriter import Busy, LogWriter
 from scheduling.models import Company, User
 from signaling import protocol as p
-from signaling.hub import Connection
+from signaling.hub import Connection, encode
 from web.http import json_error, res, session_user, status_for
 from web.pages import page, render
-from web.ratelimit import RateLimiter
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -150,71 +154,113 @@ async def room_socket(ws: WebSocket) -> None:
     except DomainError as err:
         await ws.close(code=4409 if isinstance(err, Conflict) else 4403, reason=err.message[:120])
         return
+    except (SQLAlchemyError, OSError):
+        # The database is out of reach or its pool is exhausted: a reason to come back, not to fail.
+        log.warning("room %s: no database connection for the handshake; asking the client to retry", chat_id)
+        await _try_again_later(ws)
+        return
     await ws.accept()
     try:
-        hello = p.parse(await asyncio.wait_for(_receive_text(ws), HELLO_TIMEOUT))
+        async with asyncio.timeout(HELLO_TIMEOUT):
+            hello = p.parse(await _receive_text(ws))
     except (TimeoutError, p.ProtocolError, WebSocketDisconnect, RuntimeError):
         with contextlib.suppress(Exception):
             await ws.close(code=4400, reason="send hello first")
         return
     if not isinstance(hello, p.Hello):
-        await ws.send_json(p.error("hello_first", "The first message must be hello."))
+        await ws.send_text(encode(p.error("hello_first", "The first message must be hello.")))
         await ws.close(code=4400)
         return
     await RoomSession(ws, r, user, access, hello).run()
 
 
+async def _try_again_later(ws: WebSocket) -> None:
+    """Closes with 1013 (try again later): clients reconnect with their back-off."""
+    with contextlib.suppress(Exception):
+        if ws.client_state.name == "CONNECTING":
+            await ws.accept()
+        await ws.close(code=1013, reason="busy, try again")
+
+
+class Bucket:
+    """A token bucket: `burst` at once, refilled at `rate` per second (cheaper than a window of timestamps)."""
+
+    __slots__ = ("at", "burst", "rate", "tokens")
+
+    def __init__(self, burst: int, per_seconds: float) -> None:
+        self.burst, self.rate = float(burst), burst / per_seconds
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _client_id(raw: str) -> str | None:
+    """The client_id of a frame that failed validation, when it has one, so the error can name the line it refers to."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    cid = value.get("client_id") if isinstance(value, dict) else None
+    return cid if isinstance(cid, str) and len(cid) <= 64 else None
+
+
 class RoomSession:
-    """One connection's life in a room: join, relay, leave (with a grace period for reconnects)."""
+    """One connection's life in a room: join, relay, leave (with a grace period for reconnects).
+
+    It keeps plain values, not the ORM rows of the handshake: an idle connection costs little.
+    """
+
+    __slots__ = ("chat_bucket", "chat_id", "closes_at", "conn", "ends_at", "hello_last_seq", "hub", "join_seq", "key", "r",
+                 "signal_bucket", "writer", "ws")
 
     def __init__(self, ws: WebSocket, r: Any, user: User, access: rooms.RoomAccess, hello: p.Hello) -> None:
-        self.ws, self.r, self.user, self.access, self.hello = ws, r, user, access, hello
+        self.ws, self.r = ws, r
         self.key = access.key
         self.hub = r.hub
-        self.chat_limiter = RateLimiter(20, 10)
-        self.signal_limiter = RateLimiter(600, 10)
+        self.writer: LogWriter = r.log_writer
+        self.chat_id = access.chat.id
+        self.closes_at = access.closes_at
+        self.ends_at = access.chat.ends_at
+        self.hello_last_seq = hello.last_seq
+        self.chat_bucket = Bucket(20, 10)
+        self.signal_bucket = Bucket(600, 10)
 
         async def close(code: int, reason: str) -> None:
             with contextlib.suppress(Exception):
                 await ws.close(code=code, reason=reason)
 
-        self.conn = Connection(hello.conn, user.id, user.name, access.role, ws.send_json, close)
+        self.conn = Connection(hello.conn, user.id, user.name, access.role, ws.send_text, close)
         self.join_seq = 0
 
     def _now(self) -> dt.datetime:
         now: dt.datetime = self.r.clock()
         return now
 
-    async def _presence(self, state: str) -> conversations.Entry:
-        async with self.r.sessionmaker() as session, session.begin():
-            entry, _ = await conversations.append(
-                session, self.key, kind="presence", author_id=self.user.id, body={"state": state, **self.conn.info()}, now=self._now()
-            )
-        return entry
+    def _append(self, kind: str, body: dict[str, Any], client_id: str | None = None, unless_rejoined: tuple[str, int] | None = None) -> Append:
+        return Append(self.key, kind, self.conn.user_id, body, self._now(), client_id, unless_rejoined)
 
     async def run(self) -> None:
         # Attach before announcing: whoever sees this connection in the roster can already reach it
         # (an offer sent to a connection not yet attached would be lost). Frames wait for the welcome.
-        self.conn.start()
         old = await self.hub.attach(self.key, self.conn)
         if old is not None and old is not self.conn:
             await old.close_socket(4000, "replaced by a newer connection of the same tab")
             await old.stop()
-        joined = await self._presence("joined")
-        self.join_seq = joined.seq
-        async with self.r.sessionmaker() as session:
-            present = await conversations.roster(session, self.key)
-        settings: Settings = self.r.settings
-        peers = [{k: v for k, v in info.items() if k in ("conn", "user_id", "name", "role")}
-                 for conn_id, info in present.items() if conn_id != self.conn.conn_id]
-        self.conn.release(p.welcome(
-            you=self.conn.info(), peers=peers, seq=joined.seq,
-            ice_servers=ice_servers(user_id=self.user.id, stun_urls=settings.stun_urls, turn_urls=settings.turn_urls, turn_secret=settings.turn_secret),
-            room={"chat_id": self.access.chat.id, "closes_at": self.access.closes_at.isoformat(),
-                  "ends_at": self.access.chat.ends_at.isoformat() if self.access.chat.ends_at else None},
-        ))
-        if self.hello.last_seq is not None:
-            await self._replay(self.hello.last_seq)
+        try:
+            joined = await self._join()
+        except (Busy, SQLAlchemyError, OSError) as err:
+            log.warning("room %s: join of %s not stored (%s); asking the client to retry", self.chat_id, self.conn.conn_id, err)
+            await self.hub.detach(self.key, self.conn)
+            await self.conn.stop()
+            await _try_again_later(self.ws)
+            return
         await self.hub.publish(self.key, _event_frame(joined), skip=self.conn.conn_id)
         try:
             await self._receive_loop()
@@ -223,79 +269,115 @@ class RoomSession:
             await self.conn.stop()
             self.hub.spawn(self._leave_later())
 
+    async def _join(self) -> conversations.Entry:
+        """Stores 'joined', then sends the welcome (with who else is here) and what the client missed."""
+        stored = await self.writer.append(self._append("presence", {"state": "joined", **self.conn.info()}), wait=True)
+        assert stored is not None
+        joined = stored[0]
+        self.join_seq = joined.seq
+        async with self.r.sessionmaker() as session:
+            present = await conversations.roster(session, self.key)
+            missed = await conversations.since(session, self.key, self.hello_last_seq) if self.hello_last_seq is not None else []
+        settings: Settings = self.r.settings
+        peers = [{k: v for k, v in info.items() if k in ("conn", "user_id", "name", "role")}
+                 for conn_id, info in present.items() if conn_id != self.conn.conn_id]
+        self.conn.release(p.welcome(
+            you=self.conn.info(), peers=peers, seq=joined.seq,
+            ice_servers=ice_servers(user_id=self.conn.user_id, stun_urls=settings.stun_urls, turn_urls=settings.turn_urls,
+                                    turn_secret=settings.turn_secret),
+            room={"chat_id": self.chat_id, "closes_at": self.closes_at.isoformat(), "ends_at": self.ends_at.isoformat() if self.ends_at else None},
+        ))
+        for entry in missed:
+            self.conn.send_message(_event_frame(entry))
+        return joined
+
     async def _replay(self, after: int) -> None:
         async with self.r.sessionmaker() as session:
             entries = await conversations.since(session, self.key, after)
         for entry in entries:
-            self.conn.send(_event_frame(entry))
+            self.conn.send_message(_event_frame(entry))
 
     async def _receive_loop(self) -> None:
-        closes_at = self.access.closes_at
         while True:
-            remaining = (closes_at - self._now()).total_seconds()
+            remaining = (self.closes_at - self._now()).total_seconds()
             if remaining <= 0:
-                self.conn.send(p.error("room_closed", "This chat is over and its room has closed."))
+                self.conn.send_message(p.error("room_closed", "This chat is over and its room has closed."))
                 await asyncio.sleep(0.1)
                 await self.conn.close_socket(4409, "room closed")
                 return
             try:
-                raw = await asyncio.wait_for(_receive_text(self.ws), timeout=min(remaining, 30.0))
+                async with asyncio.timeout(min(remaining, 30.0)):
+                    raw = await _receive_text(self.ws)
             except TimeoutError:
                 continue
             except (WebSocketDisconnect, RuntimeError):
                 return
             except p.ProtocolError as err:
-                self.conn.send(p.error(err.code, err.message))
+                self.conn.send_message(p.error(err.code, err.message))
                 continue
             try:
                 message = p.parse(raw)
+            except p.ProtocolError as err:
+                self.conn.send_message(p.error(err.code, err.message, client_id=_client_id(raw)))
+                continue
+            try:
                 await self._handle(message)
             except p.ProtocolError as err:
-                self.conn.send(p.error(err.code, err.message))
+                self.conn.send_message(p.error(err.code, err.message, client_id=getattr(message, "client_id", None)))
             except DomainError as err:
-                self.conn.send(p.error(err.code, err.message))
+                self.conn.send_message(p.error(err.code, err.message, client_id=getattr(message, "client_id", None)))
+            except (SQLAlchemyError, OSError) as err:  # a replay that found no database connection: the client asks again
+                log.warning("room %s: %s", self.chat_id, err)
+                self.conn.send_message(p.error("busy", "The chat is very busy right now; try again in a moment.",
+                                               client_id=getattr(message, "client_id", None)))
 
     async def _handle(self, message: Any) -> None:
+        conn = self.conn
         if isinstance(message, p.Signal):
-            if not self.signal_limiter.allow("s"):
+            if not self.signal_bucket.allow():
                 raise p.ProtocolError("rate_limited", "Too many signals.")
-            await self.hub.publish(self.key, {"type": "signal", "from": self.conn.conn_id, "data": message.data.model_dump(exclude_none=True)},
+            await self.hub.publish(self.key, {"type": "signal", "from": conn.conn_id, "data": message.data.model_dump(exclude_none=True)},
                                    to=[message.to])
         elif isinstance(message, p.Chat):
-            if not self.chat_limiter.allow("c"):
+            if not self.chat_bucket.allow():
                 raise p.ProtocolError("rate_limited", "You're sending messages too fast; wait a moment.")
-            body = {**conversations.message_body(message.text), "name": self.user.name, "role": self.access.role}
-            async with self.r.sessionmaker() as session, session.begin():
-                entry, created = await conversations.append(
-                    session, self.key, kind="message", author_id=self.user.id, body=body, now=self._now(), client_id=message.client_id
-                )
-            self.conn.send({"type": "ack", "client_id": message.client_id, "seq": entry.seq})
+            body = {**conversations.message_body(message.text), "name": conn.name, "role": conn.role}
+            stored = await self.writer.append(self._append("message", body, message.client_id))
+            assert stored is not None
+            entry, created = stored
+            conn.send_message({"type": "ack", "client_id": message.client_id, "seq": entry.seq})
             if created:
-                await self.hub.publish(self.key, _event_frame(entry), skip=self.conn.conn_id)
+                await self.hub.publish(self.key, _event_frame(entry), skip=conn.conn_id)
         elif isinstance(message, p.Typing):
-            await self.hub.publish(self.key, {"type": "typing", "conn": self.conn.conn_id, "user_id": self.user.id,
-                                              "name": self.user.name, "active": message.active}, skip=self.conn.conn_id)
+            await self.hub.publish(self.key, {"type": "typing", "conn": conn.conn_id, "user_id": conn.user_id,
+                                              "name": conn.name, "active": message.active}, skip=conn.conn_id)
         elif isinstance(message, p.Media):
-            await self.hub.publish(self.key, {"type": "media", "conn": self.conn.conn_id, "user_id": self.user.id,
-                                              **message.model_dump(exclude={"type"})}, skip=self.conn.conn_id)
+            await self.hub.publish(self.key, {"type": "media", "conn": conn.conn_id, "user_id": conn.user_id,
+                                              **message.model_dump(exclude={"type"})}, skip=conn.conn_id)
         elif isinstance(message, p.Resume):
             await self._replay(message.after)
         elif isinstance(message, p.Ping):
-            self.conn.send({"type": "pong"})
+            conn.send_message({"type": "pong"})
         else:
             raise p.ProtocolError("unexpected", "hello is only sent once.")
 
     async def _leave_later(self) -> None:
-        """Says 'left' after a grace period, unless this tab has rejoined meanwhile (on any node)."""
+        """Says 'left' after a grace period, unless this tab has rejoined meanwhile (on any node).
+
+        The check and the append happen in one transaction under the conversation's lock, so a
+        rejoin racing with it is seen. Failures are logged, never left in a dead task.
+        """
         await asyncio.sleep(self.r.settings.reconnect_grace_seconds)
-        async with self.r.sessionmaker() as session, session.begin():
-            present = await conversations.roster(session, self.key)
-            if present.get(self.conn.conn_id, {}).get("seq") != self.join_seq:
-                return
-            entry, _ = await conversations.append(
-                session, self.key, kind="presence", author_id=self.user.id, body={"state": "left", **self.conn.info()}, now=self._now()
+        try:
+            stored = await self.writer.append(
+                self._append("presence", {"state": "left", **self.conn.info()}, unless_rejoined=(self.conn.conn_id, self.join_seq)), wait=True
             )
-        await self.hub.publish(self.key, _event_frame(entry))
+            if stored is not None:
+                await self.hub.publish(self.key, _event_frame(stored[0]))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("room %s: storing that %s left failed", self.chat_id, self.conn.conn_id)
 
 
 routes = [

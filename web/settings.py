@@ -21,6 +21,10 @@ def _secret_from_file(path: Path) -> str:
     return value
 
 
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
 def _list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
@@ -44,6 +48,16 @@ class Settings:
     room_grace_minutes: int = 15
     reconnect_grace_seconds: float = 5.0
     room_token_seconds: int = 120
+    # PostgreSQL connection pool (None: scheduling.db's defaults). Conversation entries use one connection at a
+    # time whatever the load (group commit), so the pool is for page, API and handshake work.
+    db_pool_size: int | None = None
+    db_max_overflow: int | None = None
+    db_pool_timeout: float | None = None
+    log_queue_limit: int = 2000  # conversation entries waiting to be stored; more are refused with "busy"
+
+    def pool_options(self) -> dict[str, float]:
+        options = {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow, "pool_timeout": self.db_pool_timeout}
+        return {k: v for k, v in options.items() if v is not None}
 
     @property
     def local_mailbox(self) -> bool:
@@ -80,4 +94,7 @@ class Settings:
             turn_urls=_list(env.get("FAIRMEET_TURN_URLS", "")),
             turn_secret=env.get("FAIRMEET_TURN_SECRET", ""),
             room_grace_minutes=int(env.get("FAIRMEET_ROOM_GRACE_MINUTES", "15")),
+            db_pool_size=_int_or_none(env.get("FAIRMEET_DB_POOL_SIZE")),
+            db_max_overflow=_int_or_none(env.get("FAIRMEET_DB_MAX_OVERFLOW")),
+            log_queue_limit=int(env.get("FAIRMEET_LOG_QUEUE_LIMIT", "2000")),
         )
