@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from web.app import create_app
+from web.app import SERVER_OPTIONS, create_app
 from web.settings import Settings
 
 
@@ -30,7 +30,7 @@ def serve(make_settings: Callable[[str], Settings], clock: Callable[[], dt.datet
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
     app = create_app(make_settings(base_url), clock=clock, background=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", ws="websockets-sansio")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on", **SERVER_OPTIONS)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()

@@ -92,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_create_user(settings, args))
     import uvicorn
 
-    from web.app import create_app
+    from web.app import SERVER_OPTIONS, create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info", ws="websockets-sansio")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info", **SERVER_OPTIONS)
     return 0
 
 
