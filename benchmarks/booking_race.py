@@ -32,7 +32,11 @@ import argparse
 import asyncio
 import datetime as dt
 import math
+import os
 import random
+import re
+import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -65,6 +69,56 @@ SEED_BATCH = 25  # talents seeded per transaction
 
 def _database_url(admin_url: str, name: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+# --------------------------------------------------------------------------- the pgbench baseline
+
+
+@dataclass
+class Baseline:
+    tps: float
+    latency_ms: float
+    clients: int
+    seconds: int
+
+
+def find_pgbench() -> str | None:
+    """The server's own pgbench if it is installed (postgresql-contrib / the server package), else the one on PATH."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True)
+    if candidates:
+        return str(candidates[0])
+    return shutil.which("pgbench")
+
+
+def pgbench_baseline(admin_url: str, *, clients: int, seconds: int) -> Baseline:
+    """`pgbench -N` (simple update) against a throw-away database, at the booking race's concurrency.
+
+    The machine's ceiling for small write transactions from `clients` connections: the booking
+    figures are printed as a share of it, so a busy or slow machine doesn't read as a slow app.
+    """
+    exe = find_pgbench()
+    if exe is None:
+        raise SystemExit("pgbench not found: apt-get install postgresql-contrib (or pass --no-pgbench)")
+    url = make_url(admin_url)
+    name = f"fairmeet_pgbench_{uuid.uuid4().hex[:10]}"
+    conn = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    asyncio.run(admin_sql(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        subprocess.run([exe, "-i", "-q", "-s", "1", *conn, name], check=True, capture_output=True, env=env)
+        done = subprocess.run(
+            [exe, "-N", "-c", str(clients), "-j", str(min(2, clients)), "-T", str(seconds), *conn, name],
+            check=True, capture_output=True, text=True, env=env,
+        )
+    finally:
+        asyncio.run(admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    tps = re.search(r"^tps = ([0-9.]+)", done.stdout, re.M)
+    latency = re.search(r"^latency average = ([0-9.]+) ms", done.stdout, re.M)
+    if tps is None:
+        raise SystemExit("could not read pgbench's output:\n" + done.stdout + done.stderr)
+    return Baseline(float(tps.group(1)), float(latency.group(1)) if latency else math.nan, clients, seconds)
 
 
 # --------------------------------------------------------------------------- seeding
@@ -353,7 +407,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-async def run(url: str, args: argparse.Namespace) -> int:
+async def run(url: str, args: argparse.Namespace, baseline: Baseline | None) -> int:
     engine = create_engine(url, pool_size=args.pool, max_overflow=0, pool_timeout=120)
     sm = create_sessionmaker(engine)
     try:
@@ -375,8 +429,13 @@ async def run(url: str, args: argparse.Namespace) -> int:
     rate = tally.confirmed / tally.race_seconds if tally.race_seconds else 0.0
     attempt_rate = tally.attempts / tally.race_seconds if tally.race_seconds else 0.0
     print(f"confirmations per second  {rate:.1f}  ({attempt_rate:.1f} attempts/s over {tally.race_seconds:.2f} s of racing)")
+    if baseline is not None:
+        print(f"pgbench -N baseline       {baseline.tps:.0f} tps, {baseline.latency_ms:.1f} ms average "
+              f"({baseline.clients} clients, {baseline.seconds} s)")
+        print(f"attempts/s vs pgbench     {100 * attempt_rate / baseline.tps:.1f} %")
     if tally.latencies_ms:
-        print(f"attempt latency p50/p99   {percentile(tally.latencies_ms, 50):.1f} / {percentile(tally.latencies_ms, 99):.1f} ms")
+        print(f"attempt latency p50/p95/p99  {percentile(tally.latencies_ms, 50):.1f} / {percentile(tally.latencies_ms, 95):.1f} / "
+              f"{percentile(tally.latencies_ms, 99):.1f} ms")
     if tally.win_latencies_ms:
         print(f"  winners only p50/p99    {percentile(tally.win_latencies_ms, 50):.1f} / {percentile(tally.win_latencies_ms, 99):.1f} ms")
     if tally.in_db_ms:
@@ -427,6 +486,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-rounds", type=int, default=100, help="stop after this many rounds (default 100)")
     p.add_argument("--pool", type=int, default=40, help="connection pool size (default 40; PostgreSQL allows 100 by default)")
     p.add_argument("--seed", type=int, default=1, help="random seed for the talents' choices")
+    p.add_argument("--pgbench-seconds", type=int, default=10, help="length of the pgbench -N baseline run (default 10)")
+    p.add_argument("--no-pgbench", action="store_true", help="skip the pgbench -N baseline")
     p.add_argument("--url", default=PG_ADMIN_URL,
                    help=f"PostgreSQL admin URL; the temporary database is created beside it (default {PG_ADMIN_URL})")
     args = p.parse_args(argv)
@@ -441,12 +502,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    baseline = None
+    if not args.no_pgbench:
+        baseline = pgbench_baseline(args.url, clients=args.pool, seconds=args.pgbench_seconds)
+        print(f"pgbench -N: {baseline.tps:.0f} tps with {baseline.clients} clients over {baseline.seconds} s")
     name = f"fairmeet_bench_{uuid.uuid4().hex[:10]}"
     asyncio.run(admin_sql(args.url, f'CREATE DATABASE "{name}"'))
     try:
         url = _database_url(args.url, name)
         migrate.upgrade(url)
-        return asyncio.run(run(url, args))
+        return asyncio.run(run(url, args, baseline))
     finally:
         asyncio.run(admin_sql(args.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

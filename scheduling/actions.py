@@ -8,13 +8,20 @@ The caller opens the transaction (`async with session.begin()`) and commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import BigInteger, Integer, Select, Update, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from scheduling import accounts, ical, outbox, slots, states, timefmt
 from scheduling.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, QuotaExceeded, SlotTaken
@@ -27,6 +34,7 @@ from scheduling.models import (
     ChatStatus,
     Company,
     Event,
+    OutboxMessage,
     Participant,
     RequestsBy,
     Role,
@@ -352,13 +360,26 @@ async def set_recruiter_profile(
 # --------------------------------------------------------------------------- chat requests
 
 
-def _record(session: AsyncSession, ctx: Context, chat: ChatRequest, actor: User | None, to: ChatStatus, note: str = "") -> None:
+def _record(
+    session: AsyncSession, ctx: Context, chat: ChatRequest, actor: User | None, to: ChatStatus, note: str = "",
+    *, writes: _Writes | None = None,
+) -> None:
+    """The one way a chat changes status: checks the state machine and writes the history row.
+
+    With `writes` (the booking actions) the row and the chat's new columns are collected for
+    one statement; without, they go through the ORM session and are flushed at commit.
+    """
     states.check(chat.status, to)
-    session.add(
-        ChatEvent(chat_request_id=chat.id, actor_id=actor.id if actor else None, from_status=chat.status, to_status=to.value, note=note, created_at=ctx.now)
-    )
-    chat.status = to.value
-    chat.updated_at = ctx.now
+    history = {
+        "chat_request_id": chat.id, "actor_id": actor.id if actor else None, "from_status": chat.status, "to_status": to.value,
+        "note": note, "created_at": ctx.now,
+    }
+    if writes is None:
+        session.add(ChatEvent(**history))
+    else:
+        writes.history.append(history)
+    _set(chat, writes, "status", to.value)
+    _set(chat, writes, "updated_at", ctx.now)
     ctx.changed.append(("chat", chat.id))
 
 
@@ -541,31 +562,284 @@ def _not_started(chat: ChatRequest, now: dt.datetime) -> None:
         raise Conflict("This chat has already started, so it can't be moved or cancelled any more.", code="already_started")
 
 
-def _next_sequence(chat: ChatRequest) -> None:
+def _next_sequence(chat: ChatRequest, writes: _Writes | None = None) -> None:
     """Every invite after the first carries a higher SEQUENCE (RFC 5546 §2.1.4)."""
     if chat.invite_sent:
-        chat.ical_sequence += 1
-    chat.invite_sent = True
+        _set(chat, writes, "ical_sequence", chat.ical_sequence + 1)
+    _set(chat, writes, "invite_sent", True)
 
 
-async def _lock_talent(session: AsyncSession, event: Event, talent: User) -> Participant:
-    """Every action that touches busy blocks locks the talent's row first: one lock order, no deadlocks."""
-    member = await participation(session, event.id, talent.id, lock=True)
-    assert member is not None
-    return member
+# --------------------------------------------------------------------------- booking: book, reschedule, cancel
+#
+# The hot path. Each action reads what it needs in one statement (the chat row, locked, with its
+# event, both people, the recruiter's availability and whether the wanted slot is already
+# taken), checks everything in Python, builds the mail and invite texts, and only then takes the
+# contended locks and writes: the talent's participant row (the quota update locks it), then
+# the busy blocks, the chat row, its history and the outbox, in one statement on PostgreSQL.
+# A loser whose slot was already taken when it looked is done after that first statement.
 
 
-async def _release(session: AsyncSession, event: Event, chat: ChatRequest) -> None:
-    await session.execute(delete(BusyBlock).where(BusyBlock.chat_request_id == chat.id))
-    await _give_back_quota(session, event.id, chat.talent_id, "chats_booked")
+@dataclass
+class _Writes:
+    """What one action writes besides the talent's counters, sent to the database together."""
+
+    chat: dict[str, Any] = field(default_factory=dict)  # changed chat_requests columns
+    history: list[dict[str, Any]] = field(default_factory=list)  # chat_events rows (from _record)
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # outbox rows
+    blocks: list[dict[str, Any]] = field(default_factory=list)  # busy_blocks rows to insert, sorted by (user, block)
+    release: bool = False  # delete the chat's busy blocks first
+
+
+def _set(chat: ChatRequest, writes: _Writes | None, key: str, value: Any) -> None:
+    """Changes a chat column: through the ORM (flushed at commit), or into `writes` for one Core UPDATE.
+
+    In the second case the loaded object takes the value as already stored, so the ORM issues
+    no UPDATE of its own; a rollback expires the object anyway.
+    """
+    if writes is None:
+        setattr(chat, key, value)
+    else:
+        set_committed_value(chat, key, value)
+        writes.chat[key] = value
+
+
+@dataclass
+class _Locked:
+    """A chat locked for a booking action, with everything the action reads."""
+
+    chat: ChatRequest
+    event: Event
+    talent: User
+    recruiter: User
+    windows: list[tuple[dt.datetime, dt.datetime]]
+    talent_busy: bool  # the wanted slot's blocks are taken by another chat of the talent...
+    recruiter_busy: bool  # ...or of the recruiter (committed ones; the unique index settles the rest)
+
+
+_TALENT = aliased(User, name="talent_user")
+_RECRUITER = aliased(User, name="recruiter_user")
+_RECRUITER_MEMBER = aliased(Participant, name="recruiter_member")
+
+
+def _first_block(start: dt.datetime) -> int | None:
+    """The 5-minute block a wanted start falls in; None for values the action will refuse anyway."""
+    try:
+        start = timefmt.checked_instant(start)
+    except Invalid:
+        return None
+    if not slots.is_on_block_boundary(start):
+        return None
+    return slots.blocks(start, start + dt.timedelta(minutes=slots.BLOCK_MINUTES))[0]
+
+
+def _busy_flag(user_id: Any) -> Any:
+    """EXISTS: the person has a busy block of another chat inside the wanted slot (from block :first on)."""
+    first = bindparam("first", type_=BigInteger)
+    return (
+        select(BusyBlock.id)
+        .where(
+            BusyBlock.user_id == user_id,
+            BusyBlock.block >= first,
+            BusyBlock.block < first + Event.slot_minutes // slots.BLOCK_MINUTES,
+            BusyBlock.chat_request_id != ChatRequest.id,
+        )
+        .exists()
+    )
+
+
+@functools.cache
+def _lock_chat_stmt(*, windows: bool, busy: bool) -> Select[Any]:
+    """Built once per variant: a statement object reused keeps SQLAlchemy's cache key and compiled form."""
+    columns: list[Any] = [ChatRequest, Event, _TALENT, _RECRUITER]
+    if busy:
+        columns += [_busy_flag(ChatRequest.talent_id), _busy_flag(ChatRequest.recruiter_id)]
+    if windows:
+        columns += [Availability.starts_at, Availability.ends_at]
+    stmt = (
+        select(*columns)
+        .join(Event, Event.id == ChatRequest.event_id)
+        .join(_TALENT, _TALENT.id == ChatRequest.talent_id)
+        .join(_RECRUITER, _RECRUITER.id == ChatRequest.recruiter_id)
+        .where(ChatRequest.id == bindparam("chat_id"))
+        .with_for_update(of=ChatRequest)
+    )
+    if windows:
+        stmt = stmt.outerjoin(
+            _RECRUITER_MEMBER, (_RECRUITER_MEMBER.event_id == ChatRequest.event_id) & (_RECRUITER_MEMBER.user_id == ChatRequest.recruiter_id)
+        ).outerjoin(Availability, Availability.participant_id == _RECRUITER_MEMBER.id)
+    return stmt
+
+
+async def _lock_chat(session: AsyncSession, chat_id: int, actor: User, *, start: dt.datetime | None = None) -> _Locked:
+    """Locks the chat row (FOR UPDATE, first in the lock order) and reads the rest in the same statement.
+
+    With a wanted `start` it also reads the recruiter's availability (one row per window) and
+    whether either person already has a committed busy block in that slot. Same answers as
+    load_chat + _require_party: strangers get 404, organizers and admins who aren't one of
+    the two people get 403.
+    """
+    first = _first_block(start) if start is not None else None
+    stmt = _lock_chat_stmt(windows=start is not None, busy=first is not None)
+    rows = (await session.execute(stmt, {"chat_id": chat_id, "first": first} if first is not None else {"chat_id": chat_id})).all()
+    if not rows:
+        raise NotFound("No such chat request.", code="chat_not_found")
+    chat, event, talent, recruiter = rows[0][:4]
+    if actor.id not in (chat.talent_id, chat.recruiter_id):
+        member = None if actor.is_admin else await participation(session, chat.event_id, actor.id)
+        if actor.is_admin or (member is not None and member.role == Role.ORGANIZER.value):
+            _require_party(chat, actor)  # raises: visible, but only the two people act
+        raise NotFound("No such chat request.", code="chat_not_found")
+    windows = [(row[-2], row[-1]) for row in rows if row[-2] is not None] if start is not None else []
+    busy = (bool(rows[0][4]), bool(rows[0][5])) if first is not None else (False, False)
+    return _Locked(chat, event, talent, recruiter, windows, *busy)
+
+
+def _pick_slot(locked: _Locked, start: dt.datetime, now: dt.datetime) -> slots.Slot:
+    """Checks `start` is one of the recruiter's slots, in the future and free for both (as far as committed)."""
+    start = timefmt.checked_instant(start, "start")
+    event = locked.event
+    grid = slots.grid(locked.windows, event.slot_minutes, event.buffer_minutes, not_before=event.starts_at, not_after=event.ends_at)
+    slot = next((s for s in grid if s.start == start), None)
+    if slot is None:
+        raise Invalid("That time is not one of the recruiter's slots.", code="not_a_slot")
+    if slot.start <= now:
+        raise Invalid("That slot has already started; pick a later one.", code="slot_in_past")
+    if locked.talent_busy and not locked.recruiter_busy:
+        raise SlotTaken("You already have a chat at that time; pick another slot.", code="talent_busy")
+    if locked.talent_busy or locked.recruiter_busy:
+        raise SlotTaken("That slot was just taken; please pick another.")
+    return slot
+
+
+def _block_rows(chat: ChatRequest, slot: slots.Slot) -> list[dict[str, Any]]:
+    """The slot's busy blocks for both people, sorted by (user, block): the lock order for blocks."""
+    blocks = slots.blocks(slot.start, slot.end)
+    return [{"user_id": uid, "block": b, "chat_request_id": chat.id} for uid in sorted((chat.talent_id, chat.recruiter_id)) for b in blocks]
+
+
+@functools.cache
+def _talent_stmt(delta: int, capped: bool) -> Update:
+    n = Participant.chats_booked
+    given_back = case((n > 0, n - 1), else_=0)
+    stmt = update(Participant).where(Participant.event_id == bindparam("p_event"), Participant.user_id == bindparam("p_talent"))
+    if delta < 0:
+        return stmt.values(chats_booked=given_back)
+    base = n if delta > 0 else given_back
+    stmt = stmt.values(chats_booked=base + 1)
+    return stmt.where(base < bindparam("p_cap")) if capped else stmt
+
+
+async def _lock_talent(session: AsyncSession, event: Event, talent_id: int, delta: int, *, cap: int | None = None) -> bool:
+    """Locks the talent's participant row, second in the lock order, by updating their confirmed-chat count.
+
+    delta +1 takes a confirmed chat (refused at `cap`: False), -1 gives one back, 0 does both
+    (a move to a new time: the count stays, but a cap lowered meanwhile still refuses it).
+    The UPDATE matches the row unless the cap refuses, so it takes the row lock whenever the
+    action goes on to touch busy blocks.
+    """
+    capped = cap is not None and delta >= 0
+    conn = await session.connection()
+    result = await conn.execute(_talent_stmt(delta, capped), {"p_event": event.id, "p_talent": talent_id, "p_cap": cap})
+    return result.rowcount == 1
+
+
+_HISTORY_COLS = ("chat_request_id", "actor_id", "from_status", "to_status", "note", "created_at")
+_OUTBOX_COLS = (
+    "to_email", "to_name", "subject", "body_text", "ical", "ical_method", "kind", "status", "attempts", "last_error", "created_at",
+    "next_attempt_at",
+)
+
+
+@functools.cache
+def _write_parts(chat_cols: tuple[str, ...], n_history: int, n_outbox: int, release: bool) -> tuple[Any, ...]:
+    """The single-row statements of one _Writes shape, with named parameters (see _write_params)."""
+    parts: list[Any] = []
+    if release:
+        parts.append(delete(BusyBlock).where(BusyBlock.chat_request_id == bindparam("chat_id")))
+    if chat_cols:
+        parts.append(update(ChatRequest).where(ChatRequest.id == bindparam("chat_id")).values({c: bindparam(f"c_{c}") for c in chat_cols}))
+    parts += [insert(ChatEvent).values({c: bindparam(f"h{i}_{c}") for c in _HISTORY_COLS}) for i in range(n_history)]
+    parts += [insert(OutboxMessage).values({c: bindparam(f"m{i}_{c}") for c in _OUTBOX_COLS}) for i in range(n_outbox)]
+    return tuple(parts)
+
+
+@functools.cache
+def _pg_write_stmt(chat_cols: tuple[str, ...], n_history: int, n_outbox: int, release: bool, blocks: bool) -> Any:
+    """All of one action's writes as one PostgreSQL statement: data-modifying CTEs around the busy-block insert.
+
+    The blocks come from two arrays (unnest keeps their order, sorted by user then block), so
+    the statement is the same whatever the slot length and SQLAlchemy compiles it once.
+    """
+    parts = _write_parts(chat_cols, n_history, n_outbox, release)
+    if blocks:
+        rows = select(
+            func.unnest(bindparam("block_users", type_=postgresql.ARRAY(Integer))),
+            func.unnest(bindparam("block_numbers", type_=postgresql.ARRAY(BigInteger))),
+            bindparam("chat_id", type_=Integer),
+        )
+        new = (
+            pg_insert(BusyBlock).from_select(["user_id", "block", "chat_request_id"], rows)
+            .on_conflict_do_nothing().returning(BusyBlock.user_id).cte("new_blocks")
+        )
+        return select(new.c.user_id).add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts)))
+    *rest, last = parts
+    return last.add_cte(*(part.cte(f"w{i}") for i, part in enumerate(rest)))
+
+
+def _write_params(chat: ChatRequest, writes: _Writes) -> dict[str, Any]:
+    params: dict[str, Any] = {"chat_id": chat.id}
+    params.update({f"c_{c}": v for c, v in writes.chat.items()})
+    for i, row in enumerate(writes.history):
+        params.update({f"h{i}_{c}": row[c] for c in _HISTORY_COLS})
+    for i, row in enumerate(writes.outbox):
+        params.update({f"m{i}_{c}": row[c] for c in _OUTBOX_COLS})
+    if writes.blocks:
+        params["block_users"] = [r["user_id"] for r in writes.blocks]
+        params["block_numbers"] = [r["block"] for r in writes.blocks]
+    return params
+
+
+async def _write(session: AsyncSession, chat: ChatRequest, writes: _Writes) -> None:
+    """Sends `writes`: one statement on PostgreSQL (data-modifying WITH), one per row on SQLite.
+
+    Busy blocks go in with ON CONFLICT DO NOTHING; a block that didn't go in was taken by another
+    chat (possibly one committing just now: the insert waited for it), and the action fails
+    with 409, rolling back everything it wrote.
+    """
+    conn = await session.connection()
+    shape = (tuple(writes.chat), len(writes.history), len(writes.outbox), writes.release)
+    params = _write_params(chat, writes)
+    inserted: list[int] = []
+    if conn.dialect.name == "postgresql":
+        assert not (writes.release and writes.blocks), "a release and new blocks of the same chat need two statements"
+        result = await conn.execute(_pg_write_stmt(*shape, bool(writes.blocks)), params)
+        if writes.blocks:
+            inserted = list(result.scalars())
+    else:
+        parts = _write_parts(*shape)
+        if writes.release:
+            await conn.execute(parts[0], params)
+        for row in writes.blocks:
+            new = await conn.execute(sqlite_insert(BusyBlock).values(row).on_conflict_do_nothing().returning(BusyBlock.user_id))
+            inserted += new.scalars()
+        for part in parts[1 if writes.release else 0:]:
+            await conn.execute(part, params)
+    if len(inserted) != len(writes.blocks):
+        talent_lost = inserted.count(chat.talent_id) != sum(1 for r in writes.blocks if r["user_id"] == chat.talent_id)
+        recruiter_lost = inserted.count(chat.recruiter_id) != sum(1 for r in writes.blocks if r["user_id"] == chat.recruiter_id)
+        if talent_lost and not recruiter_lost:
+            raise SlotTaken("You already have a chat at that time; pick another slot.", code="talent_busy")
+        raise SlotTaken("That slot was just taken; please pick another.")
 
 
 async def open_slots_for_chat(session: AsyncSession, chat: ChatRequest, event: Event, *, now: dt.datetime) -> list[slots.Slot]:
     """The recruiter's grid slots, in the future, free for both people."""
-    member = await participation(session, event.id, chat.recruiter_id)
-    assert member is not None
     windows = (
-        await session.execute(select(Availability.starts_at, Availability.ends_at).where(Availability.participant_id == member.id))
+        await session.execute(
+            select(Availability.starts_at, Availability.ends_at)
+            .join(Participant, Participant.id == Availability.participant_id)
+            .where(Participant.event_id == event.id, Participant.user_id == chat.recruiter_id)
+        )
     ).all()
     grid = slots.grid(
         [(a, b) for a, b in windows], event.slot_minutes, event.buffer_minutes,
@@ -585,97 +859,71 @@ async def busy_intervals(session: AsyncSession, user_ids: Sequence[int], *, excl
     return [(a, b) for a, b in (await session.execute(stmt)).all() if a is not None and b is not None]
 
 
-async def _occupy(session: AsyncSession, chat: ChatRequest, event: Event, start: dt.datetime, *, now: dt.datetime) -> None:
-    """Checks `start` is an open slot and takes it for both people; the unique busy blocks settle races."""
-    start = timefmt.checked_instant(start, "start")
-    member = await participation(session, event.id, chat.recruiter_id)
-    assert member is not None
-    windows = (
-        await session.execute(select(Availability.starts_at, Availability.ends_at).where(Availability.participant_id == member.id))
-    ).all()
-    grid = slots.grid([(a, b) for a, b in windows], event.slot_minutes, event.buffer_minutes,
-                      not_before=event.starts_at, not_after=event.ends_at)
-    slot = next((s for s in grid if s.start == start), None)
-    if slot is None:
-        raise Invalid("That time is not one of the recruiter's slots.", code="not_a_slot")
-    if slot.start <= now:
-        raise Invalid("That slot has already started; pick a later one.", code="slot_in_past")
-    blocks = slots.blocks(slot.start, slot.end)
-    taken = (
-        await session.execute(
-            select(BusyBlock.user_id).where(BusyBlock.user_id.in_([chat.talent_id, chat.recruiter_id]), BusyBlock.block.in_(blocks)).limit(2)
-        )
-    ).scalars().all()
-    if chat.talent_id in taken and chat.recruiter_id not in taken:
-        raise SlotTaken("You already have a chat at that time; pick another slot.", code="talent_busy")
-    if taken:
-        raise SlotTaken("That slot was just taken; please pick another.")
-    rows = sorted(
-        ({"user_id": uid, "block": b, "chat_request_id": chat.id} for uid in (chat.talent_id, chat.recruiter_id) for b in blocks),
-        key=lambda r: (r["user_id"], r["block"]),
-    )
-    try:
-        await session.execute(insert(BusyBlock), rows)
-    except IntegrityError:
-        raise SlotTaken("That slot was just taken; please pick another.") from None
-    chat.starts_at, chat.ends_at = slot.start, slot.end
-
-
 async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, start: dt.datetime) -> ChatRequest:
     """Confirms an accepted chat at `start`: 409 when the slot was taken meanwhile or a quota is used up."""
-    chat = await load_chat(session, chat_id, actor, lock=True)
-    _require_party(chat, actor)
+    locked = await _lock_chat(session, chat_id, actor, start=start)
+    chat, event = locked.chat, locked.event
     states.check(chat.status, S.CONFIRMED, action="be booked")
-    talent, recruiter, event = await chat_people(session, chat)
-    talent_member = await _lock_talent(session, event, talent)
-    await _occupy(session, chat, event, start, now=ctx.now)
-    await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
-                      "The talent has reached the most confirmed chats allowed in this event.")
-    _record(session, ctx, chat, actor, S.CONFIRMED)
-    _next_sequence(chat)
-    await _send_invites(session, ctx, chat, talent, recruiter, event, kind="confirmed")
+    slot = _pick_slot(locked, start, ctx.now)
+    writes = _Writes(blocks=_block_rows(chat, slot))
+    _set(chat, writes, "starts_at", slot.start)
+    _set(chat, writes, "ends_at", slot.end)
+    _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
+    _next_sequence(chat, writes)
+    writes.outbox = _invites(ctx, chat, locked, kind="confirmed")
+    if not await _lock_talent(session, event, chat.talent_id, +1, cap=event.max_chats_per_talent):
+        raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
+    await _write(session, chat, writes)
     return chat
 
 
-async def _send_invites(
-    session: AsyncSession, ctx: Context, chat: ChatRequest, talent: User, recruiter: User, event: Event, *, kind: str,
+def _invites(
+    ctx: Context, chat: ChatRequest, locked: _Locked, *, kind: str,
     actor: User | None = None, reason: str = "", old: tuple[dt.datetime, dt.datetime] | None = None,
-) -> None:
+) -> list[dict[str, Any]]:
+    """The two people's mails about the chat's (new) time, with the invite (the same for both), as outbox rows."""
+    talent, recruiter, event = locked.talent, locked.recruiter, locked.event
     url = ctx.link(f"/chats/{chat.id}")
+    rows = []
+    cal: str | None
+    if kind == "confirmed":
+        invite = invite_for(ctx, chat, talent, recruiter, event)
+        cal = ical.request(invite, stamp=ctx.now)
+    elif kind == "cancelled":
+        cal = ical.cancel(invite_for(ctx, chat, talent, recruiter, event), stamp=ctx.now) if chat.starts_at else None
+    else:  # rescheduled
+        assert old is not None
+        if chat.status == S.CONFIRMED.value:
+            cal = ical.request(invite_for(ctx, chat, talent, recruiter, event), stamp=ctx.now)
+        else:
+            cal = ical.cancel(invite_for(ctx, chat, talent, recruiter, event, at=old), stamp=ctx.now)
     for person, other in ((talent, recruiter), (recruiter, talent)):
-        when: str | None
+        who = actor.name if actor is not None and actor.id != person.id else "You"
         if kind == "confirmed":
-            invite = invite_for(ctx, chat, talent, recruiter, event)
-            when = timefmt.span(invite.start, invite.end, person.timezone, event.timezone)
-            short = timefmt.day_time(invite.start, timefmt.zone(person.timezone, event.timezone))
-            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, short_when=short, url=url,
-                                         ical=ical.request(invite, stamp=ctx.now))
+            assert chat.starts_at is not None and chat.ends_at is not None and cal is not None
+            when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
+            short = timefmt.day_time(chat.starts_at, timefmt.zone(person.timezone, event.timezone))
+            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, short_when=short, url=url, ical=cal)
         elif kind == "cancelled":
-            when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone) if chat.starts_at and chat.ends_at else None
-            cal = ical.cancel(invite_for(ctx, chat, talent, recruiter, event), stamp=ctx.now) if chat.starts_at else None
-            who = actor.name if actor is not None and actor.id != person.id else "You"
-            mail = outbox.chat_cancelled(to=person.name, other=who, event_name=event.name, when=when, reason=reason, url=url, ical=cal)
-        else:  # rescheduled
-            assert old is not None
+            span = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone) if chat.starts_at and chat.ends_at else None
+            mail = outbox.chat_cancelled(to=person.name, other=who, event_name=event.name, when=span, reason=reason, url=url, ical=cal)
+        else:
+            assert old is not None and cal is not None
             old_when = timefmt.span(old[0], old[1], person.timezone, event.timezone)
-            if chat.status == S.CONFIRMED.value:
-                invite = invite_for(ctx, chat, talent, recruiter, event)
-                new_when: str | None = timefmt.span(invite.start, invite.end, person.timezone, event.timezone)
-                cal = ical.request(invite, stamp=ctx.now)
-            else:
-                invite = invite_for(ctx, chat, talent, recruiter, event, at=old)
-                new_when = None
-                cal = ical.cancel(invite, stamp=ctx.now)
-            who = actor.name if actor is not None and actor.id != person.id else "You"
+            new_when = (
+                timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
+                if chat.status == S.CONFIRMED.value and chat.starts_at and chat.ends_at else None
+            )
             mail = outbox.chat_rescheduled(to=person.name, other=who, event_name=event.name, old_when=old_when, new_when=new_when,
                                            reason=reason, url=url, ical=cal)
-        outbox.enqueue(session, person, kind, mail, now=ctx.now)
+        rows.append(outbox.row(person, kind, mail, now=ctx.now))
+    return rows
 
 
 async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int, reason: str = "") -> ChatRequest:
     """Withdraws a pending request (its sender) or calls off an accepted or confirmed chat (either person)."""
-    chat = await load_chat(session, chat_id, actor, lock=True)
-    _require_party(chat, actor)
+    locked = await _lock_chat(session, chat_id, actor)
+    chat, event = locked.chat, locked.event
     reason = reason.strip()[:1000]
     if chat.status == S.PENDING.value and actor.id != chat.sender_id:
         raise Forbidden("You received this request; decline it instead.", code="not_sender")
@@ -683,24 +931,25 @@ async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int,
         raise Invalid("Tell the other person why you cancel: a reason is required.", code="reason_required")
     was = chat.status
     states.check(was, S.CANCELLED, action="be cancelled")
-    talent, recruiter, event = await chat_people(session, chat)
+    writes = _Writes()
     if was == S.CONFIRMED.value:
         _not_started(chat, ctx.now)
-        await _lock_talent(session, event, talent)
-        await _release(session, event, chat)
-        _next_sequence(chat)
-    if was == S.PENDING.value and chat.uses_credit:
-        await _give_back_quota(session, event.id, chat.talent_id, "requests_used")
-    _record(session, ctx, chat, actor, S.CANCELLED, reason)
-    chat.reason = reason
-    chat.closed_by_id = actor.id
+        _next_sequence(chat, writes)
+    _record(session, ctx, chat, actor, S.CANCELLED, reason, writes=writes)
+    _set(chat, writes, "reason", reason)
+    _set(chat, writes, "closed_by_id", actor.id)
     if was == S.CONFIRMED.value:
-        await _send_invites(session, ctx, chat, talent, recruiter, event, kind="cancelled", actor=actor, reason=reason)
+        writes.outbox = _invites(ctx, chat, locked, kind="cancelled", actor=actor, reason=reason)
+        await _lock_talent(session, event, chat.talent_id, -1)
+        writes.release = True
     else:
-        other = _other(chat, actor, talent, recruiter)
+        other = _other(chat, actor, locked.talent, locked.recruiter)
         mail = outbox.chat_cancelled(to=other.name, other=actor.name, event_name=event.name, when=None, reason=reason,
                                      url=ctx.link(f"/events/{event.id}"), ical=None)
-        outbox.enqueue(session, other, "cancelled", mail, now=ctx.now)
+        writes.outbox = [outbox.row(other, "cancelled", mail, now=ctx.now)]
+        if was == S.PENDING.value and chat.uses_credit:
+            await _give_back_quota(session, event.id, chat.talent_id, "requests_used")
+    await _write(session, chat, writes)
     return chat
 
 
@@ -708,30 +957,38 @@ async def reschedule(
     session: AsyncSession, ctx: Context, actor: User, chat_id: int, *, reason: str, start: dt.datetime | None = None
 ) -> ChatRequest:
     """Moves a confirmed chat: back to scheduling (slot released), or straight to a new `start`."""
-    chat = await load_chat(session, chat_id, actor, lock=True)
-    _require_party(chat, actor)
+    locked = await _lock_chat(session, chat_id, actor, start=start)
+    chat, event = locked.chat, locked.event
     reason = reason.strip()[:1000]
     if not reason:
         raise Invalid("Tell the other person why you reschedule: a reason is required.", code="reason_required")
     if chat.status != S.CONFIRMED.value:
         # pending -> accepted is legal too, so the table alone can't tell a reschedule from an accept.
         raise IllegalTransition(f"This chat is {chat.status}; only a confirmed chat can be rescheduled.")
-    talent, recruiter, event = await chat_people(session, chat)
     assert chat.starts_at is not None and chat.ends_at is not None
     _not_started(chat, ctx.now)
     old = (chat.starts_at, chat.ends_at)
-    talent_member = await _lock_talent(session, event, talent)
-    await _release(session, event, chat)
-    _record(session, ctx, chat, actor, S.ACCEPTED, f"reschedule: {reason}")
-    chat.starts_at = chat.ends_at = None
-    chat.reason = reason
+    writes = _Writes()
+    _record(session, ctx, chat, actor, S.ACCEPTED, f"reschedule: {reason}", writes=writes)
+    _set(chat, writes, "starts_at", None)
+    _set(chat, writes, "ends_at", None)
+    _set(chat, writes, "reason", reason)
+    slot = None
     if start is not None:
-        await _occupy(session, chat, event, start, now=ctx.now)
-        await _take_quota(session, talent_member.id, "chats_booked", event.max_chats_per_talent,
-                          "The talent has reached the most confirmed chats allowed in this event.")
-        _record(session, ctx, chat, actor, S.CONFIRMED)
-    _next_sequence(chat)
-    await _send_invites(session, ctx, chat, talent, recruiter, event, kind="rescheduled", actor=actor, reason=reason, old=old)
+        slot = _pick_slot(locked, start, ctx.now)  # the busy check ignores this chat's own (old) blocks
+        writes.blocks = _block_rows(chat, slot)
+        _set(chat, writes, "starts_at", slot.start)
+        _set(chat, writes, "ends_at", slot.end)
+        _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
+    _next_sequence(chat, writes)
+    writes.outbox = _invites(ctx, chat, locked, kind="rescheduled", actor=actor, reason=reason, old=old)
+    if not await _lock_talent(session, event, chat.talent_id, 0 if slot is not None else -1, cap=event.max_chats_per_talent):
+        raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
+    if slot is None:
+        writes.release = True
+    else:
+        await (await session.connection()).execute(_write_parts((), 0, 0, True)[0], {"chat_id": chat.id})
+    await _write(session, chat, writes)
     return chat
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,21 +22,26 @@ class Mail:
     ical_method: str | None = None
 
 
+def row(to: User, kind: str, mail: Mail, *, now: dt.datetime) -> dict[str, Any]:
+    """The outbox row for `mail`, as column values: for actions that write their rows in one statement."""
+    return {
+        "to_email": to.email,
+        "to_name": to.name,
+        "subject": mail.subject,
+        "body_text": mail.body,
+        "ical": mail.ical,
+        "ical_method": mail.ical_method,
+        "kind": kind,
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+
+
 def enqueue(session: AsyncSession, to: User, kind: str, mail: Mail, *, now: dt.datetime) -> OutboxMessage:
-    message = OutboxMessage(
-        to_email=to.email,
-        to_name=to.name,
-        subject=mail.subject,
-        body_text=mail.body,
-        ical=mail.ical,
-        ical_method=mail.ical_method,
-        kind=kind,
-        status="pending",
-        attempts=0,
-        last_error="",
-        created_at=now,
-        next_attempt_at=now,
-    )
+    message = OutboxMessage(**row(to, kind, mail, now=now))
     session.add(message)
     return message
 
