@@ -62,6 +62,14 @@ def grid(
     return sorted(found)
 
 
+_US = dt.timedelta(microseconds=1)
+
+
+def micros(instant: dt.datetime) -> int:
+    """An aware instant as whole microseconds since the Unix epoch: exact integer arithmetic from here on."""
+    return (instant - _EPOCH) // _US
+
+
 def count_free(
     windows: Iterable[tuple[dt.datetime, dt.datetime]],
     slot_minutes: int,
@@ -71,35 +79,59 @@ def count_free(
     not_before: dt.datetime,
     not_after: dt.datetime,
 ) -> int:
-    """len(free(grid(...), busy)) without building a slot object per slot.
+    """len(free(grid(...), busy)) without building a slot object per slot (see `count_free_ticks`)."""
+    minute = 60_000_000
+    return count_free_ticks(
+        [(micros(a), micros(b)) for a, b in windows], slot_minutes * minute, (slot_minutes + buffer_minutes) * minute,
+        [(micros(a), micros(b)) for a, b in busy], micros(not_before), micros(not_after),
+    )
 
-    The recruiter list counts open slots for hundreds of recruiters per request; this is the
-    same grid in integer seconds, walked once, with the busy intervals swept alongside.
+
+def count_free_ticks(
+    windows: Iterable[tuple[int, int]], length: int, step: int, busy: Sequence[tuple[int, int]], not_before: int, not_after: int
+) -> int:
+    """count_free over instants as integers in any one unit (seconds, microseconds), by arithmetic rather than a walk.
+
+    `length` is a slot's length and `step` a slot plus its buffer, in the same unit. The recruiter
+    list counts open slots for hundreds of recruiters per request. A window holds the grid
+    positions start + k*step, k = 0, 1, ...; those inside the window and [not_before, not_after]
+    form one range of k, so their number is a division. A busy interval [bs, be) takes the
+    positions p with bs - length < p < be: one more range of k per window. Availability windows
+    never overlap (the action refuses it), so two windows share no position and the free count is
+    the sum of the ranges' sizes less the distinct taken positions. Overlapping windows, which the
+    product never stores, fall back to collecting the distinct free positions one by one.
     """
-    length = slot_minutes * 60
-    step = (slot_minutes + buffer_minutes) * 60
-    lo, hi = not_before.timestamp(), not_after.timestamp()
-    busy_s = sorted((a.timestamp(), b.timestamp()) for a, b in busy)
-    seen: set[float] = set()
-    for w_start, w_end in windows:
-        start, end = w_start.timestamp(), w_end.timestamp()
-        # Skip straight to the first grid position at or after `lo`.
-        k = max(0, -int(-(lo - start) // step)) if lo > start else 0
-        cursor = start + k * step
-        i = 0
-        while cursor + length <= end and cursor + length <= hi:
-            while i < len(busy_s) and busy_s[i][1] <= cursor:
-                i += 1
-            j, taken = i, False
-            while j < len(busy_s) and busy_s[j][0] < cursor + length:
-                if busy_s[j][1] > cursor:
-                    taken = True
-                    break
-                j += 1
-            if not taken:
-                seen.add(cursor)
+    ordered = sorted(windows)
+    for i in range(1, len(ordered)):
+        if ordered[i][0] < ordered[i - 1][1]:
+            return _count_free_overlapping(ordered, length, step, busy, not_before, not_after)
+    total = 0
+    taken: set[int] = set()
+    for start, end in ordered:
+        k0 = -((start - not_before) // step) if not_before > start else 0  # ceiling division
+        k1 = ((end if end < not_after else not_after) - length - start) // step
+        if k1 < k0:
+            continue
+        total += k1 - k0 + 1
+        for bs, be in busy:
+            lo = max(k0, (bs - length - start) // step + 1)
+            hi = min(k1, -((start - be) // step) - 1)
+            for k in range(lo, hi + 1):
+                taken.add(start + k * step)
+    return total - len(taken)
+
+
+def _count_free_overlapping(
+    windows: Sequence[tuple[int, int]], length: int, step: int, busy: Sequence[tuple[int, int]], not_before: int, not_after: int
+) -> int:
+    found: set[int] = set()
+    for start, end in windows:
+        cursor = start + (-((start - not_before) // step) if not_before > start else 0) * step
+        while cursor + length <= end and cursor + length <= not_after:
+            if not any(bs < cursor + length and cursor < be for bs, be in busy):
+                found.add(cursor)
             cursor += step
-    return len(seen)
+    return len(found)
 
 
 def free(slots: Sequence[Slot], busy: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[Slot]:
