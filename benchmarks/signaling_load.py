@@ -4,8 +4,8 @@ What it does:
 
 1. Creates a throw-away database (SQLite by default, `--pg` for a throw-away PostgreSQL database
    on the local server) and seeds K confirmed chats through the product's own actions.
-2. Starts the app in a child process (this same script with `--serve`): uvicorn on a free
-   loopback port, a clock frozen inside the rooms' opening hours, no background jobs. Measuring
+2. Starts the app in a child process (`python -m tests.live`): uvicorn on a free loopback
+   port, a clock frozen inside the rooms' opening hours, no background jobs. Measuring
    the server apart from the clients is what makes its memory figure mean something.
 3. Signs in 2K chat-only clients (media/client.py, no WebRTC) from several loopback addresses
    (the per-IP sign-in limit), then joins them all to their rooms and reads the server's RSS
@@ -64,11 +64,10 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from media.client import RoomClient, until  # noqa: E402
 from scheduling import accounts, migrate  # noqa: E402
 from scheduling.db import admin_sql  # noqa: E402
-from tests.live import free_socket  # noqa: E402
+from tests.live import free_socket, serve_process  # noqa: E402
 from tests.media.helpers import IN_ROOM_HOURS, seed_rooms  # noqa: E402
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-SECRET = "bench-secret"
 CLIENTS_PER_ADDRESS = 40  # the server allows 60 sign-ins a minute from one IP
 
 
@@ -97,18 +96,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 # --------------------------------------------------------------------------- the server (child process)
-
-
-def serve_child(port: int, database_url: str, pool: int) -> None:
-    import uvicorn  # noqa: PLC0415
-
-    from web.app import SERVER_OPTIONS, create_app  # noqa: PLC0415
-    from web.settings import Settings  # noqa: PLC0415
-
-    settings = Settings(database_url=database_url, secret_key=SECRET, base_url=f"http://127.0.0.1:{port}", login_rate_per_minute=100_000,
-                        db_pool_size=pool or None, db_max_overflow=0 if pool else None)
-    app = create_app(settings, clock=lambda: IN_ROOM_HOURS, background=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, **SERVER_OPTIONS)
 
 
 def serve_baseline(port: int, dsn: str, pool_size: int) -> None:
@@ -169,12 +156,6 @@ def free_port() -> int:
     with free_socket() as probe:
         port: int = probe.getsockname()[1]
     return port
-
-
-def start_server(database_url: str, pool: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    return start_child(["--serve", str(port), database_url, str(pool)], base + "/healthz"), base
 
 
 @dataclass
@@ -419,12 +400,8 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=0, help="the server's PostgreSQL pool size, no overflow (0: the app's default)")
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
                         help="run the bare relay under the same load first (default: on with --pg)")
-    parser.add_argument("--serve", nargs=3, metavar=("PORT", "DATABASE_URL", "POOL"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-baseline", nargs=3, metavar=("PORT", "DSN", "POOL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve_child(int(args.serve[0]), args.serve[1], int(args.serve[2]))
-        return
     if args.serve_baseline:
         serve_baseline(int(args.serve_baseline[0]), args.serve_baseline[1], int(args.serve_baseline[2]))
         return
@@ -460,9 +437,9 @@ def main() -> None:
         started = time.monotonic()
         seeded = asyncio.run(seed_rooms(url, args.rooms, strangers=0))
         print(f"seeded {args.rooms} confirmed chats in {time.monotonic() - started:.1f} s ({dt.datetime.now():%H:%M:%S})")
-        proc, base = start_server(url, args.pool)
         rooms = [(r.chat_id, r.talent, r.recruiter) for r in seeded.rooms]
-        figures = asyncio.run(load(args, base, proc.pid, rooms, seeded.password))
+        with serve_process(url, IN_ROOM_HOURS, pool=args.pool) as (base, server):
+            figures = asyncio.run(load(args, base, server.pid, rooms, seeded.password))
         if base_figures is not None:
             side_by_side(base_figures, figures)
         code = 1 if figures.lost or figures.doubled else 0

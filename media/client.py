@@ -52,6 +52,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -77,6 +78,7 @@ log = logging.getLogger(__name__)
 TERMINAL_CLOSE = {4000, 4400, 4401, 4403, 4409}
 HELLO_TIMEOUT = 10.0
 RESEND_AFTER = 5.0
+BUSY_PAUSE = 1.0  # seconds before a line the server refused as busy or rate-limited goes again (plus up to as much jitter)
 RESTART_WAIT = 1.0  # after a restart request, the other side's own new offer is awaited this long
 OFFER_PATIENCE = 5.0  # an offer sent on the current socket is awaited this long before a new one replaces it
 GAP_WAIT = 1.0
@@ -718,6 +720,12 @@ class RoomClient:
                 self._link(str(msg["from"])).enqueue("signal", msg.get("data", {}))
         elif kind == "error":
             self.errors.append(msg)
+            if msg.get("code") in ("busy", "rate_limited") and str(msg.get("client_id")) in self.pending:
+                # Nothing was stored: after one jittered pause the resend loop sends every unacknowledged line
+                # again, oldest first (the server takes them only in that order).
+                due = time.monotonic() - RESEND_AFTER + BUSY_PAUSE * (1 + random.random())
+                for cid in self.pending:
+                    self._last_sent[cid] = due
 
     async def _on_event(self, msg: dict[str, Any]) -> None:
         seq, kind = int(msg["seq"]), msg.get("kind")

@@ -5,7 +5,10 @@ written (lines from any rooms, arriving within the database's round trip) and st
 transaction (`conversations.store`), so a line costs a share of a few statements instead of a
 transaction of its own, and the log holds one pooled connection at most. The queue is bounded:
 when it is full, `append` raises `Busy` at once instead of letting waits pile up in the pool;
-the sender hears it and sends again later (a retried client_id is never stored twice).
+when it is full, `append` waits for room (so a sender's next line is read only after this one is
+stored: a slower ack is the first backpressure), and after `busy_after` seconds raises `Busy`
+instead of letting waits pile up in the pool; the sender hears it and sends again later (a
+retried client_id is never stored twice).
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ class Busy(DomainError):
 
 
 class LogWriter:
-    def __init__(self, engine: AsyncEngine, *, max_pending: int = 2000, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: AsyncEngine, *, max_pending: int = 2000, busy_after: float = 5.0, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self.max_pending = max_pending
+        self.busy_after = busy_after
         self.max_batch = max_batch
         self._queue: deque[tuple[Append, asyncio.Future[Stored]]] = deque()
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()  # set while the queue has room
+        self._room.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._ids: dict[str, int] = {}  # conversation key -> id, of conversations known to be committed
@@ -66,7 +72,13 @@ class LogWriter:
         if self._closing or self._task is None:
             raise Busy("The chat is restarting; try again in a moment.")
         if not wait and len(self._queue) >= self.max_pending:
-            raise Busy("The chat is very busy right now; your message will be sent again in a moment.")
+            try:
+                async with asyncio.timeout(self.busy_after):
+                    while len(self._queue) >= self.max_pending:
+                        self._room.clear()
+                        await self._room.wait()
+            except TimeoutError:
+                raise Busy("The chat is very busy right now; your message will be sent again in a moment.") from None
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._wake.set()
@@ -89,6 +101,7 @@ class LogWriter:
                 await self._wake.wait()
                 continue
             batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
+            self._room.set()
             try:
                 await self._write(batch)
             except Exception:  # never let the writer die: fail this batch, keep serving the next

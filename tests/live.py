@@ -1,14 +1,25 @@
-"""A real Fairmeet server for tests: uvicorn on a free port, on its own thread and event loop."""
+"""A real Fairmeet server for tests: uvicorn on a free port, on its own thread and event loop, or in a process of its own.
+
+`python -m tests.live --port P --database-url U [--pool N] [--queue N] [--clock ISO]` serves in this
+process: a frozen clock (rooms of seeded chats are open), no background jobs, sign-in limits off,
+a short reconnect grace. Tests and benchmarks start it with `serve_process`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from web.app import SERVER_OPTIONS, create_app
@@ -45,3 +56,64 @@ def serve(make_settings: Callable[[str], Settings], clock: Callable[[], dt.datet
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@contextmanager
+def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue: int = 0, busy_after: float = 0, log: Path | None = None,
+                  secret: str = "live-secret") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python -m tests.live` in a child process until the block ends; yields (base URL, process). Its output goes to `log`."""
+    with free_socket() as probe:
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "tests.live", "--port", str(port), "--database-url", database_url, "--pool", str(pool),
+            "--queue", str(queue), "--busy-after", str(busy_after), "--clock", clock.isoformat(), "--secret", secret]
+    out = log.open("wb") if log is not None else None
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT if out else None,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server process did not start" + (f": {log.read_text()[-2000:]}" if log else ""))
+            time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if out is not None:
+            out.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A Fairmeet server with a frozen clock, for tests and benchmarks.")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--pool", type=int, default=0, help="PostgreSQL pool size without overflow (0: the app's default)")
+    parser.add_argument("--queue", type=int, default=0, help="conversation entries allowed to wait (0: the app's default)")
+    parser.add_argument("--busy-after", type=float, default=0, help="seconds a line waits for room in a full log queue (0: default)")
+    parser.add_argument("--clock", required=True, help="the frozen time, ISO 8601 with offset")
+    parser.add_argument("--secret", default="live-secret")
+    args = parser.parse_args()
+    frozen = dt.datetime.fromisoformat(args.clock)
+    settings = Settings(database_url=args.database_url, secret_key=args.secret, base_url=f"http://127.0.0.1:{args.port}",
+                        login_rate_per_minute=100_000, reconnect_grace_seconds=0.5,
+                        db_pool_size=args.pool or None, db_max_overflow=0 if args.pool else None)
+    if args.queue:
+        settings.log_queue_limit = args.queue
+    if args.busy_after:
+        settings.log_busy_after_seconds = args.busy_after
+    app = create_app(settings, clock=lambda: frozen, background=False)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, **SERVER_OPTIONS)
+
+
+if __name__ == "__main__":
+    main()

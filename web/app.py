@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         sessionmaker = create_sessionmaker(engine)
         broker: Broker = RedisBroker(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryBroker()
         hub = Hub(broker)
-        log_writer = LogWriter(engine, max_pending=settings.log_queue_limit)
+        log_writer = LogWriter(engine, max_pending=settings.log_queue_limit, busy_after=settings.log_busy_after_seconds)
         log_writer.start()
         app.state.res = Resources(
             settings=settings, sessionmaker=sessionmaker, clock=clock,

@@ -217,7 +217,7 @@ class RoomSession:
     It keeps plain values, not the ORM rows of the handshake: an idle connection costs little.
     """
 
-    __slots__ = ("chat_bucket", "chat_id", "closes_at", "conn", "ends_at", "hello_last_seq", "hub", "join_seq", "key", "r",
+    __slots__ = ("chat_bucket", "chat_id", "closes_at", "conn", "ends_at", "hello_last_seq", "hub", "join_seq", "key", "r", "refused",
                  "signal_bucket", "writer", "ws")
 
     def __init__(self, ws: WebSocket, r: Any, user: User, access: rooms.RoomAccess, hello: p.Hello) -> None:
@@ -238,6 +238,9 @@ class RoomSession:
 
         self.conn = Connection(hello.conn, user.id, user.name, access.role, ws.send_text, close)
         self.join_seq = 0
+        # The client_id of a line refused as busy: later lines are refused too until it comes again, so a
+        # person's lines are stored in the order they were sent.
+        self.refused: str | None = None
 
     def _now(self) -> dt.datetime:
         now: dt.datetime = self.r.clock()
@@ -340,9 +343,18 @@ class RoomSession:
                                    to=[message.to])
         elif isinstance(message, p.Chat):
             if not self.chat_bucket.allow():
+                if self.refused is None:
+                    self.refused = message.client_id
                 raise p.ProtocolError("rate_limited", "You're sending messages too fast; wait a moment.")
             body = {**conversations.message_body(message.text), "name": conn.name, "role": conn.role}
-            stored = await self.writer.append(self._append("message", body, message.client_id))
+            if self.refused is not None and message.client_id != self.refused:
+                raise Busy("An earlier message is waiting to be sent again; this one follows it.")
+            try:
+                stored = await self.writer.append(self._append("message", body, message.client_id))
+            except Busy:
+                self.refused = message.client_id
+                raise
+            self.refused = None
             assert stored is not None
             entry, created = stored
             conn.send_message({"type": "ack", "client_id": message.client_id, "seq": entry.seq})

@@ -53,7 +53,8 @@ class Settings:
     db_pool_size: int | None = None
     db_max_overflow: int | None = None
     db_pool_timeout: float | None = None
-    log_queue_limit: int = 2000  # conversation entries waiting to be stored; more are refused with "busy"
+    log_queue_limit: int = 2000  # conversation entries waiting to be stored; beyond that a line waits for room...
+    log_busy_after_seconds: float = 5.0  # ...this long at most, then it is refused with "busy" (the client sends it again)
 
     def pool_options(self) -> dict[str, float]:
         options = {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow, "pool_timeout": self.db_pool_timeout}
@@ -97,4 +98,5 @@ class Settings:
             db_pool_size=_int_or_none(env.get("FAIRMEET_DB_POOL_SIZE")),
             db_max_overflow=_int_or_none(env.get("FAIRMEET_DB_MAX_OVERFLOW")),
             log_queue_limit=int(env.get("FAIRMEET_LOG_QUEUE_LIMIT", "2000")),
+            log_busy_after_seconds=float(env.get("FAIRMEET_LOG_BUSY_AFTER_SECONDS", "5")),
         )

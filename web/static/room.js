@@ -1754,6 +1754,29 @@ class Room {
       this.closeMessage = msg.message;  // shown when the close (4409) that follows arrives
       return;
     }
+    const item = msg.client_id ? this.outbox.get(msg.client_id) : null;
+    if (item && (msg.code === "busy" || msg.code === "rate_limited")) {
+      // Nothing was stored. After a growing, jittered pause every unsent line goes again, oldest first (same
+      // client_ids: never stored twice); the server takes a person's lines only in the order they were typed.
+      item.li.querySelector(".state").textContent = msg.code === "busy" ? "Busy, sending again…" : "Waiting to send…";
+      if (this.resendTimer) return;
+      this.resendTries = (this.resendTries || 0) + 1;
+      const pause = Math.min(10000, 800 * 2 ** (this.resendTries - 1)) * (0.75 + Math.random() / 2);
+      this.resendTimer = setTimeout(() => {
+        this.resendTimer = null;
+        for (const [clientId, pending] of this.outbox) {
+          pending.sentAt = Date.now();
+          this.send({ type: "chat", client_id: clientId, text: pending.text });
+        }
+      }, pause);
+      return;
+    }
+    if (item && (msg.code === "too_long" || msg.code === "empty_message" || msg.code === "invalid_message")) {
+      item.li.classList.add("failed");
+      item.li.querySelector(".state").textContent = `Not sent: ${msg.message}`;
+      this.outbox.delete(msg.client_id);
+      return;
+    }
     if (msg.code === "rate_limited" || msg.code === "too_long" || msg.code === "empty_message") {
       this.chatNotice(`Not sent: ${msg.message}`);
     } else {
@@ -1788,6 +1811,7 @@ class Room {
   onAck(msg) {
     const item = this.outbox.get(msg.client_id);
     if (!item) return;
+    this.resendTries = 0;
     this.ingest({
       seq: msg.seq, kind: "message", author: { id: this.me.id, name: this.me.name, role: this.me.role },
       body: { text: item.text }, at: new Date(serverNow()).toISOString(), client_id: msg.client_id,
