@@ -11,8 +11,8 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Integer, Select, Update, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql
@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from scheduling import accounts, ical, outbox, slots, states, timefmt
 from scheduling.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, QuotaExceeded, SlotTaken
@@ -536,8 +537,13 @@ async def decline(session: AsyncSession, ctx: Context, actor: User, chat_id: int
     return chat
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 def invite_for(
-    ctx: Context, chat: ChatRequest, talent: User, recruiter: User, event: Event,
+    ctx: Context, chat: ChatRequest, talent: outbox.Addressee, recruiter: outbox.Addressee, event: _Named,
     *, at: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> ical.Invite:
     """The chat's invite at its booked time, or at `at` (the old time, when announcing its release)."""
@@ -603,22 +609,51 @@ def _set(chat: ChatRequest, writes: _Writes | None, key: str, value: Any) -> Non
         writes.chat[key] = value
 
 
+@dataclass(frozen=True, slots=True)
+class _Person:
+    id: int
+    name: str
+    email: str
+    timezone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _EventInfo:
+    id: int
+    name: str
+    timezone: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    slot_minutes: int
+    buffer_minutes: int
+    max_chats_per_talent: int | None
+
+
 @dataclass
 class _Locked:
-    """A chat locked for a booking action, with everything the action reads."""
+    """A chat locked for a booking action, with everything the action reads, as plain values.
 
-    chat: ChatRequest
-    event: Event
-    talent: User
-    recruiter: User
+    Plain rows rather than ORM objects: most booking attempts in a rush are losers that only
+    read this and answer 409, and loading four ORM objects cost more than the statement.
+    `chat` becomes the session's ORM object (_attach) once the action is going to change it.
+    """
+
+    values: dict[str, Any]  # the chat_requests row
+    event: _EventInfo
+    talent: _Person
+    recruiter: _Person
     windows: list[tuple[dt.datetime, dt.datetime]]
     talent_busy: bool  # the wanted slot's blocks are taken by another chat of the talent...
     recruiter_busy: bool  # ...or of the recruiter (committed ones; the unique index settles the rest)
+    chat: ChatRequest | None = None
 
 
 _TALENT = aliased(User, name="talent_user")
 _RECRUITER = aliased(User, name="recruiter_user")
 _RECRUITER_MEMBER = aliased(Participant, name="recruiter_member")
+_CHAT_COLS = tuple(ChatRequest.__table__.c.keys())
+_EVENT_COLS = tuple(f.name for f in fields(_EventInfo))
+_PERSON_COLS = tuple(f.name for f in fields(_Person))
 
 
 def _first_block(start: dt.datetime) -> int | None:
@@ -649,8 +684,13 @@ def _busy_flag(user_id: Any) -> Any:
 
 @functools.cache
 def _lock_chat_stmt(*, windows: bool, busy: bool) -> Select[Any]:
-    """Built once per variant: a statement object reused keeps SQLAlchemy's cache key and compiled form."""
-    columns: list[Any] = [ChatRequest, Event, _TALENT, _RECRUITER]
+    """Built once per variant: a statement object reused keeps SQLAlchemy's cache key and compiled form.
+
+    Columns, in order: the chat row, the event, the talent, the recruiter, [2 busy flags], [window start, end].
+    """
+    columns: list[Any] = [ChatRequest.__table__.c[c] for c in _CHAT_COLS]
+    columns += [Event.__table__.c[c] for c in _EVENT_COLS]
+    columns += [getattr(_TALENT, c) for c in _PERSON_COLS] + [getattr(_RECRUITER, c) for c in _PERSON_COLS]
     if busy:
         columns += [_busy_flag(ChatRequest.talent_id), _busy_flag(ChatRequest.recruiter_id)]
     if windows:
@@ -680,18 +720,44 @@ async def _lock_chat(session: AsyncSession, chat_id: int, actor: User, *, start:
     """
     first = _first_block(start) if start is not None else None
     stmt = _lock_chat_stmt(windows=start is not None, busy=first is not None)
-    rows = (await session.execute(stmt, {"chat_id": chat_id, "first": first} if first is not None else {"chat_id": chat_id})).all()
+    await session.flush()  # what the session holds goes first, as an ORM query would autoflush it
+    conn = await session.connection()
+    rows = (await conn.execute(stmt, {"chat_id": chat_id, "first": first} if first is not None else {"chat_id": chat_id})).all()
     if not rows:
         raise NotFound("No such chat request.", code="chat_not_found")
-    chat, event, talent, recruiter = rows[0][:4]
-    if actor.id not in (chat.talent_id, chat.recruiter_id):
-        member = None if actor.is_admin else await participation(session, chat.event_id, actor.id)
+    row = rows[0]
+    n_chat, n_event, n_person = len(_CHAT_COLS), len(_EVENT_COLS), len(_PERSON_COLS)
+    values = dict(zip(_CHAT_COLS, row[:n_chat], strict=True))
+    at = n_chat
+    event = _EventInfo(*row[at:at + n_event])
+    at += n_event
+    talent = _Person(*row[at:at + n_person])
+    recruiter = _Person(*row[at + n_person:at + 2 * n_person])
+    at += 2 * n_person
+    if actor.id not in (talent.id, recruiter.id):
+        member = None if actor.is_admin else await participation(session, event.id, actor.id)
         if actor.is_admin or (member is not None and member.role == Role.ORGANIZER.value):
-            _require_party(chat, actor)  # raises: visible, but only the two people act
+            raise Forbidden("Only the two people of this chat can do that.", code="not_a_party")
         raise NotFound("No such chat request.", code="chat_not_found")
-    windows = [(row[-2], row[-1]) for row in rows if row[-2] is not None] if start is not None else []
-    busy = (bool(rows[0][4]), bool(rows[0][5])) if first is not None else (False, False)
-    return _Locked(chat, event, talent, recruiter, windows, *busy)
+    busy = (bool(row[at]), bool(row[at + 1])) if first is not None else (False, False)
+    windows = [(r[-2], r[-1]) for r in rows if r[-2] is not None] if start is not None else []
+    return _Locked(values, event, talent, recruiter, windows, *busy)
+
+
+def _attach(session: AsyncSession, locked: _Locked) -> ChatRequest:
+    """The session's ORM object for the locked chat, holding the values just read, without another query."""
+    if locked.chat is not None:
+        return locked.chat
+    chat = session.identity_map.get(identity_key(ChatRequest, locked.values["id"]))
+    if isinstance(chat, ChatRequest):
+        for key, value in locked.values.items():  # the locked row is the truth; an earlier read may be stale
+            set_committed_value(chat, key, value)
+    else:
+        chat = ChatRequest(**locked.values)
+        make_transient_to_detached(chat)  # as if loaded: no pending changes, nothing to INSERT
+        session.add(chat)
+    locked.chat = chat
+    return chat
 
 
 def _pick_slot(locked: _Locked, start: dt.datetime, now: dt.datetime) -> slots.Slot:
@@ -729,7 +795,7 @@ def _talent_stmt(delta: int, capped: bool) -> Update:
     return stmt.where(base < bindparam("p_cap")) if capped else stmt
 
 
-async def _lock_talent(session: AsyncSession, event: Event, talent_id: int, delta: int, *, cap: int | None = None) -> bool:
+async def _lock_talent(session: AsyncSession, event_id: int, talent_id: int, delta: int, *, cap: int | None = None) -> bool:
     """Locks the talent's participant row, second in the lock order, by updating their confirmed-chat count.
 
     delta +1 takes a confirmed chat (refused at `cap`: False), -1 gives one back, 0 does both
@@ -739,7 +805,7 @@ async def _lock_talent(session: AsyncSession, event: Event, talent_id: int, delt
     """
     capped = cap is not None and delta >= 0
     conn = await session.connection()
-    result = await conn.execute(_talent_stmt(delta, capped), {"p_event": event.id, "p_talent": talent_id, "p_cap": cap})
+    result = await conn.execute(_talent_stmt(delta, capped), {"p_event": event_id, "p_talent": talent_id, "p_cap": cap})
     return result.rowcount == 1
 
 
@@ -862,16 +928,17 @@ async def busy_intervals(session: AsyncSession, user_ids: Sequence[int], *, excl
 async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, start: dt.datetime) -> ChatRequest:
     """Confirms an accepted chat at `start`: 409 when the slot was taken meanwhile or a quota is used up."""
     locked = await _lock_chat(session, chat_id, actor, start=start)
-    chat, event = locked.chat, locked.event
-    states.check(chat.status, S.CONFIRMED, action="be booked")
+    event = locked.event
+    states.check(locked.values["status"], S.CONFIRMED, action="be booked")
     slot = _pick_slot(locked, start, ctx.now)
+    chat = _attach(session, locked)
     writes = _Writes(blocks=_block_rows(chat, slot))
     _set(chat, writes, "starts_at", slot.start)
     _set(chat, writes, "ends_at", slot.end)
     _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
     _next_sequence(chat, writes)
     writes.outbox = _invites(ctx, chat, locked, kind="confirmed")
-    if not await _lock_talent(session, event, chat.talent_id, +1, cap=event.max_chats_per_talent):
+    if not await _lock_talent(session, event.id, chat.talent_id, +1, cap=event.max_chats_per_talent):
         raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
     await _write(session, chat, writes)
     return chat
@@ -923,7 +990,7 @@ def _invites(
 async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int, reason: str = "") -> ChatRequest:
     """Withdraws a pending request (its sender) or calls off an accepted or confirmed chat (either person)."""
     locked = await _lock_chat(session, chat_id, actor)
-    chat, event = locked.chat, locked.event
+    chat, event = _attach(session, locked), locked.event
     reason = reason.strip()[:1000]
     if chat.status == S.PENDING.value and actor.id != chat.sender_id:
         raise Forbidden("You received this request; decline it instead.", code="not_sender")
@@ -940,10 +1007,10 @@ async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int,
     _set(chat, writes, "closed_by_id", actor.id)
     if was == S.CONFIRMED.value:
         writes.outbox = _invites(ctx, chat, locked, kind="cancelled", actor=actor, reason=reason)
-        await _lock_talent(session, event, chat.talent_id, -1)
+        await _lock_talent(session, event.id, chat.talent_id, -1)
         writes.release = True
     else:
-        other = _other(chat, actor, locked.talent, locked.recruiter)
+        other = locked.recruiter if actor.id == chat.talent_id else locked.talent
         mail = outbox.chat_cancelled(to=other.name, other=actor.name, event_name=event.name, when=None, reason=reason,
                                      url=ctx.link(f"/events/{event.id}"), ical=None)
         writes.outbox = [outbox.row(other, "cancelled", mail, now=ctx.now)]
@@ -958,7 +1025,7 @@ async def reschedule(
 ) -> ChatRequest:
     """Moves a confirmed chat: back to scheduling (slot released), or straight to a new `start`."""
     locked = await _lock_chat(session, chat_id, actor, start=start)
-    chat, event = locked.chat, locked.event
+    chat, event = _attach(session, locked), locked.event
     reason = reason.strip()[:1000]
     if not reason:
         raise Invalid("Tell the other person why you reschedule: a reason is required.", code="reason_required")
@@ -982,7 +1049,7 @@ async def reschedule(
         _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
     _next_sequence(chat, writes)
     writes.outbox = _invites(ctx, chat, locked, kind="rescheduled", actor=actor, reason=reason, old=old)
-    if not await _lock_talent(session, event, chat.talent_id, 0 if slot is not None else -1, cap=event.max_chats_per_talent):
+    if not await _lock_talent(session, event.id, chat.talent_id, 0 if slot is not None else -1, cap=event.max_chats_per_talent):
         raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
     if slot is None:
         writes.release = True

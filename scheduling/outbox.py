@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,14 @@ class Mail:
     ical_method: str | None = None
 
 
-def row(to: User, kind: str, mail: Mail, *, now: dt.datetime) -> dict[str, Any]:
+class Addressee(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+
+
+def row(to: Addressee, kind: str, mail: Mail, *, now: dt.datetime) -> dict[str, Any]:
     """The outbox row for `mail`, as column values: for actions that write their rows in one statement."""
     return {
         "to_email": to.email,
