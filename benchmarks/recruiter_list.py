@@ -5,12 +5,26 @@ and every recruiter is available 09:00-17:00 UTC on both days (64 slots each). T
 requests spread over the recruiters; some are still pending, some declined, some accepted
 and some confirmed at a random free slot. Everything is seeded through the product's actions.
 
-Two measurements, each over ``--iterations`` sequential calls after a short warm-up:
+After seeding, the database is ANALYZEd (``--no-analyze`` skips it): a live database has
+planner statistics from autovacuum, a freshly bulk-loaded one has none until the next
+autoanalyze (and none at all where autovacuum is off), and plans made without them measure
+the planner's guesses rather than the query.
+
+Measured over ``--iterations`` rounds after a short warm-up:
 
 * ``queries.recruiter_cards(session, event, now=...)`` directly, one fresh session per call;
 * the whole API request ``GET /api/v1/events/{id}/recruiters`` through ``httpx.ASGITransport``
   against the real app (``web.app.create_app``, lifespan included), signed in as a talent
-  with a bearer token from ``POST /api/v1/tokens``.
+  with a bearer token from ``POST /api/v1/tokens``;
+
+and, interleaved with the API request in the same rounds (so the machine's load hits all alike),
+two baselines the list is compared with:
+
+* the same SQL statements the API request sent, with the same parameters, replayed in one
+  transaction on a bare driver connection (asyncpg on PostgreSQL, no SQLAlchemy, no HTTP): the
+  database's share, what no Python change can go below;
+* ``GET /api/v1/events/{id}`` on the same app: authentication, the event and the membership
+  (the same first three statements as the list), one small JSON object: the framework's share.
 
 SQL statements are counted with a ``before_cursor_execute`` listener on the engine, so the
 count is what reaches the database driver (on SQLite that includes ``BEGIN IMMEDIATE``).
@@ -18,7 +32,7 @@ count is what reaches the database driver (on SQLite that includes ``BEGIN IMMED
 Runs on a throw-away PostgreSQL database by default (``--url`` is the admin URL it is created
 beside, and it is dropped at the end), or on a temporary SQLite file with ``--sqlite``.
 
-    .venv/bin/python benchmarks/recruiter_list.py [--sqlite] [--iterations 200]
+    .venv/bin/python benchmarks/recruiter_list.py [--sqlite] [--iterations 200] [--no-analyze]
 """
 
 from __future__ import annotations
@@ -28,6 +42,7 @@ import asyncio
 import datetime as dt
 import math
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -43,6 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import asyncpg  # type: ignore[import-untyped]  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
@@ -166,17 +182,20 @@ async def seed(sm: async_sessionmaker[AsyncSession], now: dt.datetime, *, recrui
 
 
 class QueryCounter:
-    """Counts the statements an engine sends to the driver, by their first word."""
+    """Counts the statements an engine sends to the driver, by their first word, and keeps their parameters."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.statements: list[str] = []
+        self.parameters: list[Any] = []
         sa_event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
 
     def _on_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         self.statements.append(statement)
+        self.parameters.append(parameters)
 
     def reset(self) -> None:
         self.statements.clear()
+        self.parameters.clear()
 
     def breakdown(self) -> str:
         kinds = Counter(s.split(None, 1)[0].upper() if s.strip() else "?" for s in self.statements)
@@ -192,6 +211,7 @@ class Measurement:
     sample_statements: list[str] = field(default_factory=list)
     rows: int = 0
     open_slots: int = 0
+    cards: bool = True  # rows are recruiter cards (else a baseline's fetched rows)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -228,10 +248,50 @@ async def measure_direct(url: str, event_id: int, *, iterations: int, warmup: in
     return m
 
 
-async def measure_http(url: str, event_id: int, *, iterations: int, warmup: int) -> Measurement:
+class BareReplay:
+    """Sends captured statements with their parameters on a bare driver connection, in one transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.pg: Any = None
+        self.lite: sqlite3.Connection | None = None
+
+    async def __aenter__(self) -> BareReplay:
+        if self.url.get_backend_name() == "postgresql":
+            self.pg = await asyncpg.connect(self.url.set(drivername="postgresql").render_as_string(hide_password=False))
+        else:
+            self.lite = sqlite3.connect(self.url.database or "", isolation_level=None)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.pg is not None:
+            await self.pg.close()
+        if self.lite is not None:
+            self.lite.close()
+
+    async def run(self, statements: list[str], parameters: list[Any]) -> int:
+        """Fetches every row of every statement; returns the number of rows."""
+        rows = 0
+        if self.pg is not None:
+            async with self.pg.transaction():
+                for statement, params in zip(statements, parameters, strict=True):
+                    rows += len(await self.pg.fetch(statement, *params))
+            return rows
+        assert self.lite is not None  # SQLite: the captured statements include BEGIN IMMEDIATE
+        for statement, params in zip(statements, parameters, strict=True):
+            rows += len(self.lite.execute(statement, params).fetchall())
+        if self.lite.in_transaction:
+            self.lite.execute("COMMIT")
+        return rows
+
+
+async def measure_http(url: str, event_id: int, *, iterations: int, warmup: int) -> list[Measurement]:
+    """The recruiter list over HTTP, and in the same rounds the two baselines (bare SQL replay, a trivial endpoint)."""
     app = create_app(Settings(database_url=url, secret_key="x"), background=False)
     m = Measurement(f"GET /api/v1/events/{event_id}/recruiters")
-    async with app.router.lifespan_context(app):
+    bare = Measurement(f"baseline: the list's {{n}} statements replayed on a bare {make_url(url).get_backend_name()} connection", cards=False)
+    trivial = Measurement(f"baseline: GET /api/v1/events/{event_id} (same app: token, event, membership; one small object)", cards=False)
+    async with app.router.lifespan_context(app), BareReplay(url) as replay:
         engine = app.state.res.sessionmaker.kw["bind"]
         counter = QueryCounter(engine)
         transport = httpx.ASGITransport(app=app)
@@ -247,28 +307,66 @@ async def measure_http(url: str, event_id: int, *, iterations: int, warmup: int)
                 elapsed = (time.perf_counter() - t0) * 1000
                 if r.status_code != 200:
                     raise SystemExit(f"GET recruiters failed: {r.status_code} {r.text[:300]}")
+                statements, parameters, breakdown = list(counter.statements), list(counter.parameters), counter.breakdown()
+
+                t0 = time.perf_counter()
+                bare.rows = await replay.run(statements, parameters)
+                bare_elapsed = (time.perf_counter() - t0) * 1000
+
+                t0 = time.perf_counter()
+                r2 = await client.get(f"/api/v1/events/{event_id}", headers=headers)
+                trivial_elapsed = (time.perf_counter() - t0) * 1000
+                if r2.status_code != 200:
+                    raise SystemExit(f"GET event failed: {r2.status_code} {r2.text[:300]}")
                 if i < warmup:
                     continue
                 body = r.json()
                 m.latencies_ms.append(elapsed)
-                m.query_counts[len(counter.statements)] += 1
-                m.breakdown = counter.breakdown()
-                m.sample_statements = list(counter.statements)
+                m.query_counts[len(statements)] += 1
+                m.breakdown = breakdown
+                m.sample_statements = statements
                 m.rows = len(body)
                 m.open_slots = sum(card["open_slots"] for card in body)
-    return m
+                bare.latencies_ms.append(bare_elapsed)
+                bare.query_counts[len(statements)] += 1
+                trivial.latencies_ms.append(trivial_elapsed)
+                trivial.query_counts[len(counter.statements) - len(statements)] += 1
+    bare.label = bare.label.format(n=len(m.sample_statements))
+    return [m, bare, trivial]
 
 
 def report(m: Measurement, show_queries: bool) -> None:
     counts = ", ".join(f"{n} ({times}x)" for n, times in sorted(m.query_counts.items()))
     print(f"{m.label}")
-    print(f"  latency p50 / p95        {percentile(m.latencies_ms, 50):.1f} / {percentile(m.latencies_ms, 95):.1f} ms "
-          f"over {len(m.latencies_ms)} calls (min {min(m.latencies_ms):.1f}, max {max(m.latencies_ms):.1f})")
-    print(f"  SQL statements per call  {counts}   [{m.breakdown}]")
-    print(f"  cards / open slots       {m.rows} / {m.open_slots}")
+    print(f"  latency p50 / p95 / p99  {percentile(m.latencies_ms, 50):.1f} / {percentile(m.latencies_ms, 95):.1f} / "
+          f"{percentile(m.latencies_ms, 99):.1f} ms over {len(m.latencies_ms)} calls "
+          f"(min {min(m.latencies_ms):.1f}, max {max(m.latencies_ms):.1f})")
+    print(f"  SQL statements per call  {counts}" + (f"   [{m.breakdown}]" if m.breakdown else ""))
+    if m.cards:
+        print(f"  cards / open slots       {m.rows} / {m.open_slots}")
+    elif m.rows:
+        print(f"  rows fetched             {m.rows}")
     if show_queries:
         for statement in m.sample_statements:
             print("    " + " ".join(statement.split())[:160])
+
+
+def report_ratios(listing: Measurement, baselines: list[Measurement]) -> None:
+    for base in baselines:
+        ratios = " / ".join(f"{percentile(listing.latencies_ms, q) / percentile(base.latencies_ms, q):.1f}" for q in (50, 95, 99))
+        what = base.label.removeprefix("baseline: ").split(" (")[0]
+        print(f"  ratio to {what}: {ratios} (p50 / p95 / p99)")
+
+
+async def analyze(url: str) -> float:
+    t0 = time.perf_counter()
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    finally:
+        await engine.dispose()
+    return time.perf_counter() - t0
 
 
 async def run(url: str, args: argparse.Namespace) -> int:
@@ -284,18 +382,26 @@ async def run(url: str, args: argparse.Namespace) -> int:
     print(f"database: {make_url(url).get_backend_name()}")
     print(f"seeded {seeded.recruiters} recruiters x {SLOTS_PER_RECRUITER} slots of {SLOT_MINUTES} min, {args.talents} talents, "
           f"chats: {statuses} ({seeded.seconds:.1f} s)")
+    if args.no_analyze:
+        print("planner statistics: none (--no-analyze)")
+    else:
+        print(f"planner statistics: ANALYZE after seeding ({await analyze(url):.1f} s)")
     expected_open = seeded.recruiters * SLOTS_PER_RECRUITER - seeded.requests.get(ChatStatus.CONFIRMED.value, 0)
     print()
 
     results = [await measure_direct(url, seeded.event_id, iterations=args.iterations, warmup=args.warmup)]
     if not args.no_http:
-        results.append(await measure_http(url, seeded.event_id, iterations=args.iterations, warmup=args.warmup))
+        results += await measure_http(url, seeded.event_id, iterations=args.iterations, warmup=args.warmup)
     ok = True
     for m in results:
         report(m, args.show_queries)
-        if m.rows != seeded.recruiters or m.open_slots != expected_open:
+        if m.cards and (m.rows != seeded.recruiters or m.open_slots != expected_open):
             print(f"  MISMATCH: expected {seeded.recruiters} cards and {expected_open} open slots")
             ok = False
+    if not args.no_http:
+        print()
+        print(f"{results[1].label.split(' (')[0]} compared with the baselines (measured in the same rounds):")
+        report_ratios(results[1], results[2:])
     return 0 if ok else 1
 
 
@@ -307,6 +413,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--iterations", type=int, default=200, help="measured calls of each kind (default 200)")
     p.add_argument("--warmup", type=int, default=10, help="unmeasured calls first (default 10)")
     p.add_argument("--no-http", action="store_true", help="only measure queries.recruiter_cards, not the HTTP endpoint")
+    p.add_argument("--no-analyze", action="store_true", help="measure without planner statistics (no ANALYZE after seeding)")
     p.add_argument("--show-queries", action="store_true", help="print the SQL statements of one call")
     p.add_argument("--seed", type=int, default=1, help="random seed for the seeded requests")
     p.add_argument("--sqlite", action="store_true", help="run on a temporary SQLite file instead of PostgreSQL")

@@ -185,7 +185,7 @@ def _card_statements(by_company: bool, by_user: bool) -> tuple[Executable, Execu
     # 2: a = requests the recruiter received in this event (sent by someone else; every recruiter of
     #    the event, filtered or not: grouping the event's chats by itself needs no join to plan).
     # Intervals that end by not_before or start at not_after cannot touch a slot of [not_before, not_after].
-    rec = select(Participant.id.label("member_id"), Participant.user_id.label("user_id")).where(*where).subquery("rec")
+    rec = select(Participant.id.label("member_id"), Participant.user_id.label("user_id")).where(*where).cte("rec")
     lo, hi = bindparam("not_before", type_=UTCDateTime()), bindparam("not_after", type_=UTCDateTime())
     windows = (
         select(literal_column("0"), rec.c.user_id, _EpochSeconds(Availability.starts_at), _EpochSeconds(Availability.ends_at))

@@ -113,11 +113,13 @@ def count_free_ticks(
         if k1 < k0:
             continue
         total += k1 - k0 + 1
+        first, last_end = start + k0 * step, start + k1 * step + length
         for bs, be in busy:
+            if be <= first or bs >= last_end:
+                continue  # misses every position of this window
             lo = max(k0, (bs - length - start) // step + 1)
             hi = min(k1, -((start - be) // step) - 1)
-            for k in range(lo, hi + 1):
-                taken.add(start + k * step)
+            taken.update(range(start + lo * step, start + hi * step + 1, step))
     return total - len(taken)
 
 

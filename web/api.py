@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -274,7 +275,8 @@ async def list_recruiters(call: ApiCall) -> Result:
         if company_id is None:
             raise BadRequest("invalid_input", "company_id must be a company's id.", status=422)
     cards = await queries.recruiter_cards(call.session, event, now=call.ctx.now, company_id=company_id)
-    return 200, [recruiter_out(c) for c in cards]
+    # Hundreds of cards: orjson encodes them several times faster than the json module JSONResponse uses.
+    return Response(orjson.dumps([recruiter_out(c) for c in cards]), media_type="application/json")
 
 
 @api()
