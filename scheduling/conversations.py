@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, case, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -25,6 +25,7 @@ REPLAY_LIMIT = 1000
 
 _conv: Table = Conversation.__table__  # type: ignore[assignment]
 _events: Table = ConversationEvent.__table__  # type: ignore[assignment]
+_SET_LAST_SEQ = update(_conv).where(_conv.c.id == bindparam("cid")).values(last_seq=bindparam("seq"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +141,9 @@ async def store(conn: AsyncConnection, appends: Sequence[Append], *, ids: dict[s
                          "body": dumps(a.body), "created_at": a.now})
         results.append((entry, True))
     if rows_out:
-        changed = {r["conversation_id"] for r in rows_out}
-        counters = {cid: seq for cid, seq in last.items() if cid in changed}
-        await conn.execute(update(_conv).where(_conv.c.id.in_(sorted(counters))).values(last_seq=case(counters, value=_conv.c.id)))
+        changed = sorted({r["conversation_id"] for r in rows_out})
+        # executemany of one cached statement: a CASE over the batch's ids would be compiled anew every time.
+        await conn.execute(_SET_LAST_SEQ, [{"cid": cid, "seq": last[cid]} for cid in changed])
         await conn.execute(_events.insert(), rows_out)
     return results
 
