@@ -221,6 +221,30 @@ async def seed(sm: async_sessionmaker[AsyncSession], now: dt.datetime, *, talent
     return world
 
 
+# --------------------------------------------------------------------------- the stack's floor
+
+
+async def empty_transactions(sm: async_sessionmaker[AsyncSession], *, clients: int, seconds: float) -> float:
+    """Transactions/s when each does nothing but `SELECT 1`, through the same pool, sessions and clients.
+
+    What any action costs before it does anything: session, pool checkout (with its pre-ping),
+    BEGIN, one statement, COMMIT. The booking can't beat it; the gap is the booking's own work.
+    """
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            async with sm() as s, s.begin():
+                await s.execute(text("SELECT 1"))
+            done += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return done / (time.perf_counter() - t0)
+
+
 # --------------------------------------------------------------------------- the race
 
 
@@ -436,6 +460,7 @@ async def run(url: str, args: argparse.Namespace, baseline: Baseline | None) -> 
         world = await seed(sm, now, talents=args.talents, slot_total=args.slots, recruiters=args.recruiters, max_chats=args.max_chats)
         print(f"seeded {len(world.talents)} talents, {len(world.recruiter_ids)} recruiters, {args.slots} slots, "
               f"{len(world.chat_ids)} accepted chats in {world.seconds:.1f} s")
+        floor = await empty_transactions(sm, clients=args.clients, seconds=3)
         print(f"racing: {args.parallel} concurrent attempt(s) per talent per round, {args.clients} clients, pool of {args.pool} connections")
         tally = await race(sm, world, parallel=args.parallel, early=args.early, max_rounds=args.max_rounds, seed=args.seed,
                            clients=args.clients)
@@ -455,6 +480,9 @@ async def run(url: str, args: argparse.Namespace, baseline: Baseline | None) -> 
         print(f"pgbench -N baseline       {baseline.tps:.0f} tps, {baseline.latency_ms:.1f} ms average "
               f"({baseline.clients} clients, {baseline.seconds} s)")
         print(f"attempts/s vs pgbench     {100 * attempt_rate / baseline.tps:.1f} %")
+    print(f"empty transactions/s      {floor:.0f}  (SELECT 1 through the same pool and clients: "
+          f"{100 * floor / baseline.tps:.1f} % of pgbench)" if baseline else f"empty transactions/s      {floor:.0f}")
+    print(f"attempts/s vs empty       {100 * attempt_rate / floor:.1f} %")
     if tally.latencies_ms:
         print(f"attempt latency p50/p95/p99  {percentile(tally.latencies_ms, 50):.1f} / {percentile(tally.latencies_ms, 95):.1f} / "
               f"{percentile(tally.latencies_ms, 99):.1f} ms")

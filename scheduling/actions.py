@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, Integer, Select, Update, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Integer, Select, Update, bindparam, case, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -594,6 +594,17 @@ class _Writes:
     outbox: list[dict[str, Any]] = field(default_factory=list)  # outbox rows
     blocks: list[dict[str, Any]] = field(default_factory=list)  # busy_blocks rows to insert, sorted by (user, block)
     release: bool = False  # delete the chat's busy blocks first
+    talent: _TalentCount | None = None  # the talent's confirmed-chat count to change first (and lock)
+
+
+@dataclass(frozen=True)
+class _TalentCount:
+    """A change of the talent's chats_booked: see _lock_talent."""
+
+    event_id: int
+    talent_id: int
+    delta: int
+    cap: int | None = None
 
 
 def _set(chat: ChatRequest, writes: _Writes | None, key: str, value: Any) -> None:
@@ -830,26 +841,46 @@ def _write_parts(chat_cols: tuple[str, ...], n_history: int, n_outbox: int, rele
 
 
 @functools.cache
-def _pg_write_stmt(chat_cols: tuple[str, ...], n_history: int, n_outbox: int, release: bool, blocks: bool) -> Any:
-    """All of one action's writes as one PostgreSQL statement: data-modifying CTEs around the busy-block insert.
+def _pg_write_stmt(
+    chat_cols: tuple[str, ...], n_history: int, n_outbox: int, release: bool, blocks: bool, talent: tuple[int, bool] | None,
+) -> Any:
+    """All of one action's writes as one PostgreSQL statement, data-modifying CTEs around the busy blocks.
 
-    The blocks come from two arrays (unnest keeps their order, sorted by user then block), so
-    the statement is the same whatever the slot length and SQLAlchemy compiles it once.
+    With `talent` (delta, capped) the statement starts with the talent's counter UPDATE (the
+    quota CTE) and the busy blocks are inserted FROM it (or deleted only if it EXISTS): no
+    block is touched before that row is locked, so the lock order holds inside the one
+    statement, and a refused quota inserts no block. The other CTEs touch only the chat row
+    (locked already) and new history and outbox rows. The blocks come from two arrays (unnest
+    keeps their order, sorted by user then block), so the statement is the same whatever the
+    slot length and SQLAlchemy compiles it once. Rows back: (0, quota rows), (1, user id of
+    each block inserted).
     """
-    parts = _write_parts(chat_cols, n_history, n_outbox, release)
+    parts = list(_write_parts(chat_cols, n_history, n_outbox, release))
+    quota = _talent_stmt(*talent).returning(Participant.id).cte("quota") if talent is not None else None
+    if release and quota is not None:
+        parts[0] = parts[0].where(select(quota.c.id).exists())
+    ctes = [part.cte(f"w{i}") for i, part in enumerate(parts)]
+    results: list[Any] = []
+    if quota is not None:
+        results.append(select(literal(0), func.count()).select_from(quota))
     if blocks:
         rows = select(
             func.unnest(bindparam("block_users", type_=postgresql.ARRAY(Integer))),
             func.unnest(bindparam("block_numbers", type_=postgresql.ARRAY(BigInteger))),
             bindparam("chat_id", type_=Integer),
         )
+        if quota is not None:
+            rows = rows.select_from(quota)
         new = (
             pg_insert(BusyBlock).from_select(["user_id", "block", "chat_request_id"], rows)
             .on_conflict_do_nothing().returning(BusyBlock.user_id).cte("new_blocks")
         )
-        return select(new.c.user_id).add_cte(*(part.cte(f"w{i}") for i, part in enumerate(parts)))
-    *rest, last = parts
-    return last.add_cte(*(part.cte(f"w{i}") for i, part in enumerate(rest)))
+        results.append(select(literal(1), new.c.user_id))
+    if not results:
+        *rest, last = parts
+        return last.add_cte(*ctes[: len(rest)])
+    main = results[0] if len(results) == 1 else union_all(*results)
+    return main.add_cte(*ctes)
 
 
 def _write_params(chat: ChatRequest, writes: _Writes) -> dict[str, Any]:
@@ -862,34 +893,49 @@ def _write_params(chat: ChatRequest, writes: _Writes) -> dict[str, Any]:
     if writes.blocks:
         params["block_users"] = [r["user_id"] for r in writes.blocks]
         params["block_numbers"] = [r["block"] for r in writes.blocks]
+    if writes.talent is not None:
+        params.update({"p_event": writes.talent.event_id, "p_talent": writes.talent.talent_id, "p_cap": writes.talent.cap})
     return params
 
 
 async def _write(session: AsyncSession, chat: ChatRequest, writes: _Writes) -> None:
     """Sends `writes`: one statement on PostgreSQL (data-modifying WITH), one per row on SQLite.
 
-    Busy blocks go in with ON CONFLICT DO NOTHING; a block that didn't go in was taken by another
-    chat (possibly one committing just now: the insert waited for it), and the action fails
-    with 409, rolling back everything it wrote.
+    The talent's counter first (QuotaExceeded when the cap refuses), then the busy blocks with
+    ON CONFLICT DO NOTHING: a block that didn't go in was taken by another chat (possibly one
+    committing just now: the insert waited for it), and the action fails with 409, rolling
+    back everything it wrote.
     """
     conn = await session.connection()
     shape = (tuple(writes.chat), len(writes.history), len(writes.outbox), writes.release)
+    talent = writes.talent
     params = _write_params(chat, writes)
     inserted: list[int] = []
+    quota_ok = True
     if conn.dialect.name == "postgresql":
         assert not (writes.release and writes.blocks), "a release and new blocks of the same chat need two statements"
-        result = await conn.execute(_pg_write_stmt(*shape, bool(writes.blocks)), params)
-        if writes.blocks:
-            inserted = list(result.scalars())
+        capped = talent is not None and talent.cap is not None and talent.delta >= 0
+        stmt = _pg_write_stmt(*shape, bool(writes.blocks), (talent.delta, capped) if talent is not None else None)
+        result = await conn.execute(stmt, params)
+        if talent is not None or writes.blocks:
+            for kind, value in result.all():
+                if kind == 0:
+                    quota_ok = value == 1
+                else:
+                    inserted.append(value)
     else:
+        if talent is not None:
+            quota_ok = await _lock_talent(session, talent.event_id, talent.talent_id, talent.delta, cap=talent.cap)
         parts = _write_parts(*shape)
-        if writes.release:
+        if quota_ok and writes.release:
             await conn.execute(parts[0], params)
-        for row in writes.blocks:
+        for row in writes.blocks if quota_ok else []:
             new = await conn.execute(sqlite_insert(BusyBlock).values(row).on_conflict_do_nothing().returning(BusyBlock.user_id))
             inserted += new.scalars()
-        for part in parts[1 if writes.release else 0:]:
+        for part in parts[1 if writes.release else 0:] if quota_ok else []:
             await conn.execute(part, params)
+    if not quota_ok:
+        raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
     if len(inserted) != len(writes.blocks):
         talent_lost = inserted.count(chat.talent_id) != sum(1 for r in writes.blocks if r["user_id"] == chat.talent_id)
         recruiter_lost = inserted.count(chat.recruiter_id) != sum(1 for r in writes.blocks if r["user_id"] == chat.recruiter_id)
@@ -938,8 +984,7 @@ async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, s
     _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
     _next_sequence(chat, writes)
     writes.outbox = _invites(ctx, chat, locked, kind="confirmed")
-    if not await _lock_talent(session, event.id, chat.talent_id, +1, cap=event.max_chats_per_talent):
-        raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
+    writes.talent = _TalentCount(event.id, chat.talent_id, +1, event.max_chats_per_talent)
     await _write(session, chat, writes)
     return chat
 
@@ -1007,7 +1052,7 @@ async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int,
     _set(chat, writes, "closed_by_id", actor.id)
     if was == S.CONFIRMED.value:
         writes.outbox = _invites(ctx, chat, locked, kind="cancelled", actor=actor, reason=reason)
-        await _lock_talent(session, event.id, chat.talent_id, -1)
+        writes.talent = _TalentCount(event.id, chat.talent_id, -1)
         writes.release = True
     else:
         other = locked.recruiter if actor.id == chat.talent_id else locked.talent
