@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from web.app import SERVER_OPTIONS, create_app
+from web.app import SERVER_OPTIONS, create_app, freeze_startup_heap
 from web.settings import Settings
 
 
@@ -112,6 +112,7 @@ def main() -> None:
     if args.busy_after:
         settings.log_busy_after_seconds = args.busy_after
     app = create_app(settings, clock=lambda: frozen, background=False)
+    freeze_startup_heap()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, **SERVER_OPTIONS)
 
 

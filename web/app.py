@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -77,6 +78,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return json_error(500, "server_error", "Something went wrong on our side; it has been logged.")
     return await pages.error_page(request, 500, "Something went wrong on our side; it has been logged.")
+
+
+def freeze_startup_heap() -> None:
+    """For a process that serves one app: what exists before serving (modules, the app, its routes) lives as
+    long as the process. Moved out of the cyclic collector's sight, a full collection no longer walks it
+    (~110 ms pauses at the p99 of requests and room frames otherwise). Not for test processes that build many apps."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, background: bool = True) -> Starlette:

@@ -92,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_create_user(settings, args))
     import uvicorn
 
-    from web.app import SERVER_OPTIONS, create_app
+    from web.app import SERVER_OPTIONS, create_app, freeze_startup_heap
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info", **SERVER_OPTIONS)
+    app = create_app(settings)
+    freeze_startup_heap()
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="info", **SERVER_OPTIONS)
     return 0
 
 
