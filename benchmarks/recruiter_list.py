@@ -68,7 +68,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from scheduling import accounts, actions, migrate, queries  # noqa: E402
 from scheduling.db import admin_sql, create_engine, create_sessionmaker  # noqa: E402
 from scheduling.models import ChatRequest, ChatStatus, Event, User  # noqa: E402
-from web.app import create_app  # noqa: E402
+from web.app import create_app, freeze_startup_heap  # noqa: E402
 from web.settings import Settings  # noqa: E402
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -292,6 +292,7 @@ async def measure_http(url: str, event_id: int, *, iterations: int, warmup: int)
     bare = Measurement(f"baseline: the list's {{n}} statements replayed on a bare {make_url(url).get_backend_name()} connection", cards=False)
     trivial = Measurement(f"baseline: GET /api/v1/events/{event_id} (same app: token, event, membership; one small object)", cards=False)
     async with app.router.lifespan_context(app), BareReplay(url) as replay:
+        freeze_startup_heap()  # as `fairmeet serve` does: seeding's and startup's objects are not walked by every full collection
         engine = app.state.res.sessionmaker.kw["bind"]
         counter = QueryCounter(engine)
         transport = httpx.ASGITransport(app=app)
