@@ -659,6 +659,8 @@ class _Locked:
     chat: ChatRequest | None = None
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # block numbers count 5-minute blocks from here, as in slots.blocks
+_BLOCK = dt.timedelta(minutes=slots.BLOCK_MINUTES)
 _TALENT = aliased(User, name="talent_user")
 _RECRUITER = aliased(User, name="recruiter_user")
 _RECRUITER_MEMBER = aliased(Participant, name="recruiter_member")
@@ -673,9 +675,8 @@ def _first_block(start: dt.datetime) -> int | None:
         start = timefmt.checked_instant(start)
     except Invalid:
         return None
-    if not slots.is_on_block_boundary(start):
-        return None
-    return slots.blocks(start, start + dt.timedelta(minutes=slots.BLOCK_MINUTES))[0]
+    block, rest = divmod(start - _EPOCH, _BLOCK)
+    return None if rest else block
 
 
 def _busy_flag(user_id: Any) -> Any:
@@ -731,7 +732,8 @@ async def _lock_chat(session: AsyncSession, chat_id: int, actor: User, *, start:
     """
     first = _first_block(start) if start is not None else None
     stmt = _lock_chat_stmt(windows=start is not None, busy=first is not None)
-    await session.flush()  # what the session holds goes first, as an ORM query would autoflush it
+    if session.new or session.dirty or session.deleted:
+        await session.flush()  # what the session holds goes first, as an ORM query would autoflush it
     conn = await session.connection()
     rows = (await conn.execute(stmt, {"chat_id": chat_id, "first": first} if first is not None else {"chat_id": chat_id})).all()
     if not rows:
@@ -771,12 +773,27 @@ def _attach(session: AsyncSession, locked: _Locked) -> ChatRequest:
     return chat
 
 
+def _grid_slot(
+    windows: Sequence[tuple[dt.datetime, dt.datetime]], start: dt.datetime, slot_minutes: int, buffer_minutes: int,
+    *, not_before: dt.datetime, not_after: dt.datetime,
+) -> slots.Slot | None:
+    """The slot of slots.grid(windows, ...) that starts at `start`, if there is one, without laying out the grid."""
+    length = dt.timedelta(minutes=slot_minutes)
+    step = dt.timedelta(minutes=slot_minutes + buffer_minutes)
+    end = start + length
+    if start < not_before or end > not_after:
+        return None
+    for w_start, w_end in windows:
+        if w_start <= start and end <= w_end and (start - w_start) % step == dt.timedelta(0):
+            return slots.Slot(start, end)
+    return None
+
+
 def _pick_slot(locked: _Locked, start: dt.datetime, now: dt.datetime) -> slots.Slot:
     """Checks `start` is one of the recruiter's slots, in the future and free for both (as far as committed)."""
     start = timefmt.checked_instant(start, "start")
     event = locked.event
-    grid = slots.grid(locked.windows, event.slot_minutes, event.buffer_minutes, not_before=event.starts_at, not_after=event.ends_at)
-    slot = next((s for s in grid if s.start == start), None)
+    slot = _grid_slot(locked.windows, start, event.slot_minutes, event.buffer_minutes, not_before=event.starts_at, not_after=event.ends_at)
     if slot is None:
         raise Invalid("That time is not one of the recruiter's slots.", code="not_a_slot")
     if slot.start <= now:
@@ -879,7 +896,7 @@ def _pg_write_stmt(
     if not results:
         *rest, last = parts
         return last.add_cte(*ctes[: len(rest)])
-    main = results[0] if len(results) == 1 else union_all(*results)
+    main: Any = results[0] if len(results) == 1 else union_all(*results)
     return main.add_cte(*ctes)
 
 

@@ -7,12 +7,13 @@ row on SQLite); these pin the answers and the bookkeeping it must keep, on both 
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduling import actions
+from scheduling import actions, slots
 from scheduling.errors import Conflict, Forbidden, NotFound, QuotaExceeded, SlotTaken
 from scheduling.models import BusyBlock, ChatEvent, ChatRequest, Event, OutboxMessage, Participant
 from tests.factories import make_world
@@ -170,3 +171,22 @@ async def test_a_chat_already_in_the_session_is_the_one_returned_and_refreshed(s
     with pytest.raises(Conflict):
         async with sessionmaker() as s, s.begin():
             await actions.book(s, actions.Context(now=now), talent, chat_id, start)
+
+
+def test_the_slot_check_agrees_with_the_grid() -> None:
+    """book() checks a start against the windows directly; it must accept exactly the grid's slots."""
+    rng = random.Random(5)
+    day = dt.datetime(2026, 3, 21, tzinfo=dt.UTC)
+    five = dt.timedelta(minutes=5)
+    for _ in range(300):
+        windows = []
+        for _ in range(rng.randint(0, 3)):
+            a = day + five * rng.randint(0, 200)
+            windows.append((a, a + five * rng.randint(1, 60)))
+        slot_minutes, buffer_minutes = 5 * rng.randint(1, 12), 5 * rng.randint(0, 4)
+        not_before, not_after = day + five * rng.randint(0, 60), day + five * rng.randint(150, 300)
+        grid = {s.start: s for s in slots.grid(windows, slot_minutes, buffer_minutes, not_before=not_before, not_after=not_after)}
+        for _ in range(20):
+            start = day + five * rng.randint(0, 260)
+            found = actions._grid_slot(windows, start, slot_minutes, buffer_minutes, not_before=not_before, not_after=not_after)
+            assert found == grid.get(start), (windows, slot_minutes, buffer_minutes, start)
