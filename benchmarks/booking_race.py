@@ -124,8 +124,10 @@ def pgbench_baseline(admin_url: str, *, clients: int, seconds: int) -> Baseline:
         subprocess.run([exe, "-i", "-q", "-s", "1", *conn, name], check=True, capture_output=True, env=env)
         done = subprocess.run(
             [exe, "-N", "-c", str(clients), "-j", str(min(2, clients)), "-T", str(seconds), *conn, name],
-            check=True, capture_output=True, text=True, env=env,
+            check=False, capture_output=True, text=True, env=env,
         )
+        if done.returncode:
+            raise SystemExit(f"pgbench failed ({done.returncode}):\n{done.stderr.strip()[-2000:]}")
     finally:
         asyncio.run(admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     tps = re.search(r"^tps = ([0-9.]+)", done.stdout, re.M)
@@ -558,7 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     baseline = None
     if not args.no_pgbench:
-        baseline = pgbench_baseline(args.url, clients=args.clients, seconds=args.pgbench_seconds)
+        # As many pgbench clients as the race has transactions in flight: clients, or the pool if smaller.
+        baseline = pgbench_baseline(args.url, clients=min(args.clients, args.pool), seconds=args.pgbench_seconds)
         print(f"pgbench -N: {baseline.tps:.0f} tps with {baseline.clients} clients over {baseline.seconds} s")
     name = f"fairmeet_bench_{uuid.uuid4().hex[:10]}"
     asyncio.run(admin_sql(args.url, f'CREATE DATABASE "{name}"'))
