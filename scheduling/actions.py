@@ -952,6 +952,7 @@ async def _write(session: AsyncSession, chat: ChatRequest, writes: _Writes) -> N
         for part in parts[1 if writes.release else 0:] if quota_ok else []:
             await conn.execute(part, params)
     if not quota_ok:
+        assert talent is not None and talent.delta >= 0, "the talent's participant row exists (a give-back always matches it)"
         raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
     if len(inserted) != len(writes.blocks):
         talent_lost = inserted.count(chat.talent_id) != sum(1 for r in writes.blocks if r["user_id"] == chat.talent_id)
