@@ -8,6 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,17 +40,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    name = f"fairmeet_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def throwaway_pg(prefix: str = "fairmeet_test") -> Iterator[str]:
+    """A migrated PostgreSQL database of its own, dropped afterwards (skips, or fails under CI, without PostgreSQL)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(admin_sql(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
     except Exception as err:  # noqa: BLE001 -- any connection failure means "no PostgreSQL here"
         _service_missing("PostgreSQL", err)
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    with throwaway_pg() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

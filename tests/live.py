@@ -71,26 +71,35 @@ def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue
     proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT if out else None,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server process did not start" + (f": {log.read_text()[-2000:]}" if log else ""))
-            time.sleep(0.1)
+        wait_until_serving(base, proc, log)
         yield base, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
         if out is not None:
             out.close()
+
+
+def wait_until_serving(base: str, proc: subprocess.Popen[bytes], log: Path | None = None, seconds: float = 30) -> None:
+    """Returns once the server at `base` answers /healthz; raises (with the end of its log) if it exits or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the server process did not start" + (f": {log.read_text()[-2000:]}" if log else ""))
+        time.sleep(0.1)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def main() -> None:

@@ -9,17 +9,16 @@ recorded as gone; and the server's log shows no unhandled exception and no dead 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from media.client import RoomClient, until
-from scheduling import conversations, migrate
-from scheduling.db import admin_sql, create_engine, create_sessionmaker
+from scheduling import conversations
+from scheduling.db import create_engine, create_sessionmaker
 from scheduling.rooms import room_key
-from tests.conftest import PG_ADMIN_URL, _service_missing
+from tests.conftest import throwaway_pg
 from tests.live import serve_process
 from tests.media.helpers import IN_ROOM_HOURS, seed_rooms
 
@@ -31,15 +30,8 @@ SIGNS_OF_TROUBLE = ("Traceback", "Task exception was never retrieved", "Exceptio
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    name = f"fairmeet_load_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(admin_sql(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
-    except Exception as err:  # noqa: BLE001 -- any connection failure means "no PostgreSQL here"
-        _service_missing("PostgreSQL", err)
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    migrate.upgrade(url)
-    yield url
-    asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_pg("fairmeet_load") as url:
+        yield url
 
 
 class Log:

@@ -9,19 +9,16 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
-
 from media.client import RoomClient, until
 from scheduling import actions
 from scheduling.db import create_engine, create_sessionmaker
 from tests.factories import PASSWORD, make_world
-from tests.live import free_socket
+from tests.live import free_socket, stop_process, wait_until_serving
 from tests.media.test_two_nodes import REDIS_URL, redis_url  # noqa: F401 -- the Redis fixture (skips or fails without Redis)
 
 
@@ -59,23 +56,10 @@ def node(database_url: str, prefix: str, log: Path) -> Iterator[str]:
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"node did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        wait_until_serving(base, proc, log, seconds=20)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 async def test_participants_on_two_server_processes_meet(media_db: str, redis_url: str, tmp_path: Path) -> None:  # noqa: F811
