@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -80,6 +81,18 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return await pages.error_page(request, 500, "Something went wrong on our side; it has been logged.")
 
 
+async def database_busy(request: Request, exc: Exception) -> Response:
+    """No pooled database connection came free in time: a reason to come back shortly (503), not a failure."""
+    log.warning("no database connection for %s: %s", request.url.path, exc)
+    message = "Fairmeet is very busy right now; please try again in a moment."
+    headers = {"Retry-After": "2"}
+    if request.url.path.startswith("/api/"):
+        return json_error(503, "busy", message, headers=headers)
+    response = pages.render(request, "error.html", None, status=503, title="Busy", message=message)
+    response.headers.update(headers)
+    return response
+
+
 def freeze_startup_heap() -> None:
     """For a process that serves one app: what exists before serving (modules, the app, its routes) lives as
     long as the process. Moved out of the cyclic collector's sight, a full collection no longer walks it
@@ -145,5 +158,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                    https_only=settings.secure_cookies, max_age=14 * 24 * 3600),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error, Exception: server_error})
+                    exception_handlers={HTTPException: http_error, PoolTimeout: database_busy, Exception: server_error})
     return app
