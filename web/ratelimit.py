@@ -1,4 +1,4 @@
-"""A small in-process sliding-window rate limiter for endpoints strangers can write to."""
+"""In-process rate limits: a sliding window per key for endpoints strangers can write to, a token bucket per room connection."""
 
 from __future__ import annotations
 
@@ -35,3 +35,22 @@ class RateLimiter:
     def _prune(self, now: float) -> None:
         for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
             del self._hits[key]
+
+
+class Bucket:
+    """A token bucket: `burst` at once, refilled at `rate` per second (cheaper than a window of timestamps)."""
+
+    __slots__ = ("at", "burst", "rate", "tokens")
+
+    def __init__(self, burst: int, per_seconds: float) -> None:
+        self.burst, self.rate = float(burst), burst / per_seconds
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +34,7 @@ from signaling import protocol as p
 from signaling.hub import Connection, encode
 from web.http import json_error, res, session_user, status_for
 from web.pages import page, render
+from web.ratelimit import Bucket
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -180,25 +180,6 @@ async def _try_again_later(ws: WebSocket) -> None:
         if ws.client_state.name == "CONNECTING":
             await ws.accept()
         await ws.close(code=1013, reason="busy, try again")
-
-
-class Bucket:
-    """A token bucket: `burst` at once, refilled at `rate` per second (cheaper than a window of timestamps)."""
-
-    __slots__ = ("at", "burst", "rate", "tokens")
-
-    def __init__(self, burst: int, per_seconds: float) -> None:
-        self.burst, self.rate = float(burst), burst / per_seconds
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
 
 
 def _client_id(raw: str) -> str | None:
