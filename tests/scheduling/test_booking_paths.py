@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduling import actions, slots
+from scheduling import actions, booking_sql, slots
 from scheduling.errors import Conflict, Forbidden, NotFound, QuotaExceeded, SlotTaken
 from scheduling.models import BusyBlock, ChatEvent, ChatRequest, Event, OutboxMessage, Participant
 from tests.factories import make_world
@@ -188,5 +188,5 @@ def test_the_slot_check_agrees_with_the_grid() -> None:
         grid = {s.start: s for s in slots.grid(windows, slot_minutes, buffer_minutes, not_before=not_before, not_after=not_after)}
         for _ in range(20):
             start = day + five * rng.randint(0, 260)
-            found = actions._grid_slot(windows, start, slot_minutes, buffer_minutes, not_before=not_before, not_after=not_after)
+            found = booking_sql._grid_slot(windows, start, slot_minutes, buffer_minutes, not_before=not_before, not_after=not_after)
             assert found == grid.get(start), (windows, slot_minutes, buffer_minutes, start)
