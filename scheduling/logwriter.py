@@ -56,10 +56,6 @@ class LogWriter:
         self.batches = 0
         self.stored = 0
 
-    @property
-    def pending(self) -> int:
-        return len(self._queue)
-
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="conversation log writer")
 
