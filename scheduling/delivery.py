@@ -58,7 +58,8 @@ class SmtpSender:
                     await session.execute(
                         select(OutboxMessage.id)
                         # A "sending" row whose lease ran out belongs to a process that died mid-send.
-                        .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+                        .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now,
+                               OutboxMessage.channel == "email")
                         .order_by(OutboxMessage.id)
                         .limit(limit)
                     )

@@ -112,6 +112,8 @@ class Event(Base):
     max_requests_per_talent: Mapped[int | None] = mapped_column(Integer)
     max_chats_per_talent: Mapped[int | None] = mapped_column(Integer)
     room_opens_minutes_before: Mapped[int] = mapped_column(Integer, default=5)
+    # Live chats' next steps at this event, one per line ("" = the defaults); allowed sites for the booth widget.
+    next_steps: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
@@ -255,6 +257,8 @@ class OutboxMessage(Base):
     ical: Mapped[str | None] = mapped_column(Text)
     ical_method: Mapped[str | None] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8), default="email", server_default="email")  # email | sms
+    to_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
@@ -288,6 +292,15 @@ class ConversationEvent(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "author_id", "client_id"),
+        # Lines without an account (live-chat candidates) are idempotent too: NULL authors never collide in the key above.
+        Index(
+            "uq_conversation_events_anonymous_client",
+            "conversation_id",
+            "client_id",
+            unique=True,
+            sqlite_where=text("author_id IS NULL AND client_id IS NOT NULL"),
+            postgresql_where=text("author_id IS NULL AND client_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduling import accounts, migrate
 from scheduling.db import Base, admin_sql, create_engine, create_sessionmaker
+from scheduling.livechat import models as livechat_models  # noqa: F401 -- its tables are truncated between tests too
 
 PG_ADMIN_URL = os.environ.get("FAIRMEET_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_SERVICES = os.environ.get("FAIRMEET_REQUIRE_SERVICES") == "1"

@@ -1,0 +1,1 @@
+"""Live text chat: job reqs with knockout questions, queues, the chats themselves (QuickChat, booth and support chats)."""
