@@ -301,7 +301,7 @@ async def lock_talent(session: AsyncSession, event_id: int, talent_id: int, delt
 _HISTORY_COLS = ("chat_request_id", "actor_id", "from_status", "to_status", "note", "created_at")
 _OUTBOX_COLS = (
     "to_email", "to_name", "subject", "body_text", "ical", "ical_method", "kind", "status", "attempts", "last_error", "created_at",
-    "next_attempt_at",
+    "next_attempt_at", "channel", "to_phone",
 )
 
 

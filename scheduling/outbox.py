@@ -44,6 +44,8 @@ def row(to: Addressee, kind: str, mail: Mail, *, now: dt.datetime) -> dict[str, 
         "last_error": "",
         "created_at": now,
         "next_attempt_at": now,
+        "channel": "email",
+        "to_phone": "",
     }
 
 
