@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -23,9 +24,10 @@ from web import schemas as sc
 from web.convertors import parse_id
 from web.http import client_ip, context, json_error, res, status_for
 
+log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 Result = tuple[int, Any] | Response
-Endpoint = Callable[..., Awaitable[Result]]
+Endpoint = Callable[..., Awaitable[Any]]  # Result, or Later
 MAX_BODY = 256 * 1024
 
 
@@ -37,6 +39,8 @@ class ApiCall:
         self.session = session
         self._user = user
         self.ctx = ctx
+        # Run after the transaction commits, in order (publishing to the hub); their failures are logged, not answered.
+        self.after_commit: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def user(self) -> User:
@@ -69,6 +73,13 @@ class ApiCall:
             raise BadRequest("invalid_input", f"{where}: {first.get('msg', 'invalid')}", status=422) from None
 
 
+class Later:
+    """An endpoint's second half, run after its transaction has committed (e.g. a line stored by the log writer)."""
+
+    def __init__(self, fn: Callable[[], Awaitable[Result]]) -> None:
+        self.fn = fn
+
+
 class BadRequest(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -90,11 +101,21 @@ def api(*, auth: bool = True) -> Callable[[Endpoint], Callable[[Request], Awaita
                         if auth and user is None:
                             return json_error(401, "unauthenticated", "Send a valid API token: Authorization: Bearer <token>.",
                                               {"WWW-Authenticate": 'Bearer realm="fairmeet"'})
-                        result = await fn(ApiCall(request, session, user, ctx))
+                        call = ApiCall(request, session, user, ctx)
+                        result = await fn(call)
+                for job in call.after_commit:
+                    try:
+                        await job()
+                    except Exception:
+                        log.exception("after-commit work of %s failed", request.url.path)
+                if isinstance(result, Later):
+                    result = await result.fn()
             except DomainError as err:
                 return json_error(status_for(err), err.code, err.message)
             except BadRequest as err:
                 return json_error(err.status, err.code, err.message)
+            if isinstance(result, Later):
+                raise TypeError("a Later must not return another Later")
             if isinstance(result, Response):
                 return result
             status, payload = result

@@ -29,6 +29,9 @@ from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
 from web import api, netcheck, pages, rooms
 from web.http import Clock, Resources, json_error, res, utcnow
+from web.livechat import api as live_api
+from web.livechat import candidate_pages, staff_pages
+from web.livechat import socket as live_socket
 from web.openapi import document
 from web.ratelimit import RateLimiter
 from web.settings import Settings
@@ -124,6 +127,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                     await actions.complete_due(session, actions.Context(now=clock()))
 
             tasks.append(asyncio.create_task(_every(settings.sweep_seconds, "complete", sweep)))
+
+            async def live_queues() -> None:
+                await live_socket.republish_queues(app.state.res)
+
+            tasks.append(asyncio.create_task(_every(30.0, "live queues", live_queues)))
             if settings.smtp_url:
                 sender = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from)
 
@@ -151,6 +159,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *pages.routes,
         *rooms.routes,
         *netcheck.routes,
+        *live_api.routes,
+        *live_socket.routes,
+        *candidate_pages.routes,
+        *staff_pages.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [

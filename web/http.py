@@ -41,6 +41,10 @@ class Resources:
     hub: Hub
     log_writer: LogWriter  # conversation entries, stored in batches (group commit)
     netcheck: NetcheckPeers = field(default_factory=NetcheckPeers)  # network-check echo peers (web/netcheck.py)
+    # Per-address limits where strangers write to live chat: starting chats, notes, uploads, lines over HTTP.
+    live_limits: dict[str, RateLimiter] = field(default_factory=lambda: {
+        "start": RateLimiter(10, 600), "note": RateLimiter(10, 3600), "upload": RateLimiter(10, 600), "message": RateLimiter(60, 60),
+    })
 
 
 def res(request: Request) -> Resources:
@@ -49,7 +53,10 @@ def res(request: Request) -> Resources:
 
 
 def context(request: Request) -> actions.Context:
-    r = res(request)
+    return context_for(res(request))
+
+
+def context_for(r: Resources) -> actions.Context:
     return actions.Context(now=r.clock(), base_url=r.settings.base_url, mail_from=r.settings.mail_from_address)
 
 

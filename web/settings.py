@@ -55,6 +55,8 @@ class Settings:
     db_pool_timeout: float | None = None
     log_queue_limit: int = 2000  # conversation entries waiting to be stored; beyond that a line waits for room...
     log_busy_after_seconds: float = 5.0  # ...this long at most, then it is refused with "busy" (the client sends it again)
+    upload_dir: str = "var/uploads"  # resumes, outside the web root; served only to a chat's staff
+    sms_url: str = field(default="", repr=False)  # Kannel sendsms URL or smpp://; without it texts show on /mailbox
 
     def pool_options(self) -> dict[str, float]:
         options = {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow, "pool_timeout": self.db_pool_timeout}
@@ -99,4 +101,6 @@ class Settings:
             db_max_overflow=_int_or_none(env.get("FAIRMEET_DB_MAX_OVERFLOW")),
             log_queue_limit=int(env.get("FAIRMEET_LOG_QUEUE_LIMIT", "2000")),
             log_busy_after_seconds=float(env.get("FAIRMEET_LOG_BUSY_AFTER_SECONDS", "5")),
+            upload_dir=env.get("FAIRMEET_UPLOAD_DIR", "var/uploads"),
+            sms_url=env.get("FAIRMEET_SMS_URL", ""),
         )

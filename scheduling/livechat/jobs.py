@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -193,6 +193,16 @@ async def questions(session: AsyncSession, job_id: int) -> list[KnockoutQuestion
     return list((await session.execute(
         select(KnockoutQuestion).where(KnockoutQuestion.job_req_id == job_id, KnockoutQuestion.active.is_(True)).order_by(KnockoutQuestion.position)
     )).scalars())
+
+
+async def visible_jobs(session: AsyncSession, user: User) -> list[JobReq]:
+    """Job reqs the person works with: created by them, assigned to them, or of an event they organize (admins: all)."""
+    stmt = select(JobReq).order_by(JobReq.archived, JobReq.id.desc())
+    if not user.is_admin:
+        organized = select(Participant.event_id).where(Participant.user_id == user.id, Participant.role == Role.ORGANIZER.value)
+        assigned = select(JobReqAssignee.job_req_id).where(JobReqAssignee.user_id == user.id)
+        stmt = stmt.where(or_(JobReq.created_by_id == user.id, JobReq.id.in_(assigned), JobReq.event_id.in_(organized)))
+    return list((await session.execute(stmt.limit(500))).scalars())
 
 
 # --------------------------------------------------------------------------- changes

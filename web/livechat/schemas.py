@@ -1,0 +1,191 @@
+"""The live-chat API's request and response bodies (pydantic); strings are strict: an object or array where text belongs is a 422."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StrictBool, StrictStr, field_validator
+
+from web.schemas import Id, In
+
+Short = Annotated[StrictStr, Field(max_length=500)]
+Key = Annotated[StrictStr, Field(min_length=1, max_length=40)]
+
+
+def _no_nul_inside(value: Any) -> Any:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul_inside(k)
+            _no_nul_inside(v)
+    elif isinstance(value, list):
+        for v in value:
+            _no_nul_inside(v)
+    elif isinstance(value, str) and "\x00" in value:
+        raise ValueError("text can't contain NUL characters")
+    return value
+
+
+class LiveIn(In):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_nested(cls, value: Any) -> Any:
+        return _no_nul_inside(value)
+
+
+class StartChatIn(LiveIn):
+    name: Annotated[StrictStr, Field(max_length=120)]
+    email: Annotated[StrictStr, Field(max_length=254)]
+    phone: Annotated[StrictStr, Field(max_length=40)] = ""
+    sms_consent: StrictBool = False
+    fields: dict[Key, Short] = Field(default_factory=dict, max_length=8)
+    answers: dict[Key, Short] = Field(default_factory=dict, max_length=10)
+    start_key: Annotated[StrictStr, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    source_url: Annotated[StrictStr, Field(max_length=1000)] = ""
+
+
+class EventChatIn(LiveIn):
+    company_id: Id | None = None
+    source_url: Annotated[StrictStr, Field(max_length=1000)] = ""
+
+
+class Estimate(BaseModel):
+    low_seconds: int | None
+    high_seconds: int | None
+    text: str
+
+
+class StartChatOut(BaseModel):
+    chat_id: int
+    token: str | None
+    status: Literal["waiting", "rejected", "away", "active"]
+    position: int | None = None
+    estimated_wait: Estimate | None = None
+    message: str | None = None
+    job_url: str | None = None
+
+
+class MessageIn(LiveIn):
+    client_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
+
+
+class MessageOut(BaseModel):
+    seq: int
+    created: bool
+
+
+class NoteIn(LiveIn):
+    text: Annotated[StrictStr, Field(min_length=1, max_length=4000)]
+    callback: StrictBool = False
+
+
+class ContinueIn(LiveIn):
+    link: Annotated[StrictStr, Field(min_length=10, max_length=500)]
+
+
+class ContinueOut(BaseModel):
+    chat_id: int
+    token: str
+
+
+class EndIn(LiveIn):
+    next_step: Annotated[StrictStr, Field(min_length=1, max_length=60)]
+    outcome: Literal["finished", "follow_up"]
+
+
+class ContactIn(LiveIn):
+    name: Annotated[StrictStr, Field(max_length=120)] | None = None
+    email: Annotated[StrictStr, Field(max_length=254)] | None = None
+    phone: Annotated[StrictStr, Field(max_length=40)] | None = None
+    private_notes: Annotated[StrictStr, Field(max_length=20_000)] | None = None
+
+
+class AgentIn(LiveIn):
+    available: StrictBool | None = None
+    capacity: Annotated[int, Field(ge=1, le=20)] | None = None
+    auto_assign: StrictBool | None = None
+    notify_desktop: StrictBool | None = None
+    notify_sound: StrictBool | None = None
+    notify_email: StrictBool | None = None
+
+
+class AgentOut(BaseModel):
+    available: bool
+    capacity: int
+    active_chats: int
+    auto_assign: bool
+    notify_desktop: bool
+    notify_sound: bool
+    notify_email: bool
+    online: bool
+
+
+class QuestionIn(LiveIn):
+    text: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    kind: Literal["yes_no", "choice"] = "yes_no"
+    choices: list[Annotated[StrictStr, Field(max_length=120)]] = Field(default_factory=list, max_length=10)
+    qualifying: list[Annotated[StrictStr, Field(max_length=120)]] = Field(default_factory=list, max_length=10)
+
+
+class CustomFieldIn(LiveIn):
+    id: Key
+    label: Annotated[StrictStr, Field(max_length=120)]
+    required: StrictBool = False
+
+
+class HoursIn(LiveIn):
+    tz: Annotated[StrictStr, Field(max_length=64)]
+    days: dict[Annotated[StrictStr, Field(pattern=r"^[0-6]$")], list[list[Annotated[StrictStr, Field(max_length=5)]]]] = Field(default_factory=dict)
+
+
+class JobReqIn(LiveIn):
+    title: Annotated[StrictStr, Field(max_length=200)]
+    company: Annotated[StrictStr, Field(max_length=200)]
+    location: Annotated[StrictStr, Field(max_length=200)] = ""
+    description: Annotated[StrictStr, Field(max_length=20_000)] = ""
+    apply_url: Annotated[StrictStr, Field(max_length=500)] = ""
+    event_id: Id | None = None
+    allowed_origins: list[Annotated[StrictStr, Field(max_length=300)]] = Field(default_factory=list, max_length=20)
+    sorry_message: Annotated[StrictStr, Field(max_length=4000)] = ""
+    away_message: Annotated[StrictStr, Field(max_length=4000)] = ""
+    hours: HoursIn | None = None
+    phone_field: Literal["off", "optional", "required"] = "optional"
+    custom_fields: list[CustomFieldIn] = Field(default_factory=list, max_length=8)
+    when_unavailable: Literal["note", "callback", "both", "none"] = "note"
+    note_after_seconds: Annotated[int, Field(ge=30, le=3600)] = 180
+    questions: list[QuestionIn] = Field(default_factory=list, max_length=10)
+
+
+class QuestionOut(BaseModel):
+    id: int
+    text: str
+    kind: str
+    choices: list[str]
+    qualifying: list[str]
+
+
+class JobReqOut(BaseModel):
+    id: int
+    title: str
+    company: str
+    location: str
+    description: str
+    apply_url: str
+    event_id: int | None
+    allowed_origins: list[str]
+    sorry_message: str
+    away_message: str
+    hours: dict[str, Any] | None
+    phone_field: str
+    custom_fields: list[dict[str, Any]]
+    when_unavailable: str
+    note_after_seconds: int
+    questions: list[QuestionOut]
+    assignees: list[int]
+    archived: bool
+    url: str
+    embed: str
+
+
+class AssigneeIn(LiveIn):
+    user_id: Id
