@@ -1,7 +1,7 @@
 """A real Fairmeet server for tests: uvicorn on a free port, on its own thread and event loop, or in a process of its own.
 
-`python -m tests.live --port P --database-url U [--pool N] [--queue N] [--clock ISO]` serves in this
-process: a frozen clock (rooms of seeded chats are open), no background jobs, sign-in limits off,
+`python -m tests.live --port P --database-url U [--pool N] [--queue N] [--clock ISO] [--redis-url R]` serves in this
+process: a frozen clock (rooms of seeded chats are open), no background jobs, sign-in and chat-start limits off,
 a short reconnect grace. Tests and benchmarks start it with `serve_process`.
 """
 
@@ -60,13 +60,14 @@ def serve(make_settings: Callable[[str], Settings], clock: Callable[[], dt.datet
 
 @contextmanager
 def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue: int = 0, busy_after: float = 0, log: Path | None = None,
-                  secret: str = "live-secret") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+                  secret: str = "live-secret", redis_url: str = "", redis_prefix: str = "") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`python -m tests.live` in a child process until the block ends; yields (base URL, process). Its output goes to `log`."""
     with free_socket() as probe:
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "tests.live", "--port", str(port), "--database-url", database_url, "--pool", str(pool),
-            "--queue", str(queue), "--busy-after", str(busy_after), "--clock", clock.isoformat(), "--secret", secret]
+            "--queue", str(queue), "--busy-after", str(busy_after), "--clock", clock.isoformat(), "--secret", secret,
+            "--redis-url", redis_url, "--redis-prefix", redis_prefix]
     out = log.open("wb") if log is not None else None
     proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT if out else None,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -111,10 +112,13 @@ def main() -> None:
     parser.add_argument("--busy-after", type=float, default=0, help="seconds a line waits for room in a full log queue (0: default)")
     parser.add_argument("--clock", required=True, help="the frozen time, ISO 8601 with offset")
     parser.add_argument("--secret", default="live-secret")
+    parser.add_argument("--redis-url", default="", help="Redis between nodes (several processes on one database)")
+    parser.add_argument("--redis-prefix", default="")
     args = parser.parse_args()
     frozen = dt.datetime.fromisoformat(args.clock)
     settings = Settings(database_url=args.database_url, secret_key=args.secret, base_url=f"http://127.0.0.1:{args.port}",
-                        login_rate_per_minute=100_000, reconnect_grace_seconds=0.5,
+                        login_rate_per_minute=100_000, live_start_limit=100_000, reconnect_grace_seconds=0.5,
+                        redis_url=args.redis_url, redis_prefix=args.redis_prefix or "fairmeet:",
                         db_pool_size=args.pool or None, db_max_overflow=0 if args.pool else None)
     if args.queue:
         settings.log_queue_limit = args.queue

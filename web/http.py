@@ -42,9 +42,12 @@ class Resources:
     log_writer: LogWriter  # conversation entries, stored in batches (group commit)
     netcheck: NetcheckPeers = field(default_factory=NetcheckPeers)  # network-check echo peers (web/netcheck.py)
     # Per-address limits where strangers write to live chat: starting chats, notes, uploads, lines over HTTP.
-    live_limits: dict[str, RateLimiter] = field(default_factory=lambda: {
-        "start": RateLimiter(10, 600), "note": RateLimiter(10, 3600), "upload": RateLimiter(10, 600), "message": RateLimiter(60, 60),
-    })
+    live_limits: dict[str, RateLimiter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.live_limits:
+            self.live_limits = {"start": RateLimiter(self.settings.live_start_limit, 600), "note": RateLimiter(10, 3600),
+                                "upload": RateLimiter(10, 600), "message": RateLimiter(60, 60)}
 
 
 def res(request: Request) -> Resources:

@@ -55,6 +55,7 @@ class Settings:
     db_pool_timeout: float | None = None
     log_queue_limit: int = 2000  # conversation entries waiting to be stored; beyond that a line waits for room...
     log_busy_after_seconds: float = 5.0  # ...this long at most, then it is refused with "busy" (the client sends it again)
+    live_start_limit: int = 10  # live chats one address may start (and continue links it may redeem) per 10 minutes
     upload_dir: str = "var/uploads"  # resumes, outside the web root; served only to a chat's staff
     sms_url: str = field(default="", repr=False)  # Kannel sendsms URL or smpp://; without it texts show on /mailbox
 
