@@ -40,11 +40,15 @@ run: $(VENV)/.installed $(VENDOR_DIR)/.installed
 	$(BIN)/fairmeet demo
 	$(BIN)/fairmeet serve --host $(HOST) --port $(PORT)
 
-# Debian packages the tests drive: Chromium for the browser tests, coturn for the TURN tests.
+# Debian packages the tests drive: Chromium for the browser tests, coturn for the TURN tests, Kannel (bearerbox,
+# smsbox, and fakesmsc from kannel-extras) and Net::SMPP for the text-message gateway tests.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v turnserver >/dev/null 2>&1 || [ -x /usr/bin/turnserver ] || missing="$$missing coturn"; \
+	[ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] || missing="$$missing kannel"; \
+	[ -x /usr/lib/kannel/test/fakesmsc ] || missing="$$missing kannel-extras"; \
+	perl -MNet::SMPP -e1 >/dev/null 2>&1 || missing="$$missing libnet-smpp-perl"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
