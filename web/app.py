@@ -25,6 +25,7 @@ from scheduling import actions
 from scheduling.db import create_engine, create_sessionmaker
 from scheduling.delivery import SmtpSender
 from scheduling.logwriter import LogWriter
+from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
 from web import api, netcheck, pages, rooms
@@ -139,6 +140,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                     await sender.send_due(clock())
 
                 tasks.append(asyncio.create_task(_every(settings.mail_poll_seconds, "mail", send)))
+            if settings.sms_url:
+                texts = SmsSender(sessionmaker, gateway_for(settings.sms_url))
+
+                async def send_texts() -> None:
+                    await texts.send_due(clock())
+
+                tasks.append(asyncio.create_task(_every(settings.mail_poll_seconds, "texts", send_texts)))
         try:
             yield
         finally:

@@ -29,6 +29,7 @@ from scheduling.livechat import hours as hours_mod
 from scheduling.livechat import jobs
 from scheduling.livechat.models import Agent, JobReq, JobReqAssignee, LiveChat, LiveChatKey, LiveStatus
 from scheduling.models import Company, Event, OutboxMessage, Participant, Role, User
+from scheduling.sms import normalize_phone
 
 L = LiveStatus
 ONLINE_WINDOW = dt.timedelta(seconds=75)  # a console beats every 25 s: three missed beats and the seat is offline
@@ -69,17 +70,6 @@ class Started:
     token: str | None
     message: str = ""
     transcript: list[Append] = field(default_factory=list)
-
-
-def normalize_phone(raw: str) -> str:
-    """+ and 7 to 15 digits, spaces, dots, dashes and brackets dropped; 00 read as +."""
-    value = re.sub(r"[\s().-]", "", raw.strip())
-    if value.startswith("00"):
-        value = "+" + value[2:]
-    digits = value.removeprefix("+")
-    if not value.startswith("+") or not digits.isdigit() or not (7 <= len(digits) <= 15):
-        raise Invalid("Give the phone number with its country code, like +49 30 1234567.", code="invalid_phone")
-    return "+" + digits
 
 
 def _url(value: str) -> str:
