@@ -41,6 +41,8 @@ async def _demo(settings: Settings) -> None:
     print(f"\nFairmeet is at {settings.base_url}\nSign in at {settings.base_url}/login with the password '{demo.DEMO_PASSWORD}', or open a one-time link:")
     for label, email, link in links:
         print(f"  {label:<15} {email:<34} {link}")
+    print(f"\nLive chat: a careers page with the chat widget at {settings.base_url}/demo/careers; "
+          f"recruiters answer at {settings.base_url}/live/console")
     if settings.local_mailbox:
         print(f"\nNo SMTP configured: email is shown at {settings.base_url}/mailbox\n")
 

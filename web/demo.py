@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling import accounts, actions, timefmt
+from scheduling.livechat import jobs
 from scheduling.models import User
 
 DEMO_PASSWORD = "fairmeet-demo"
@@ -94,7 +95,33 @@ async def seed(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_u
         await actions.send_request(s, ctx, nora, event.id, recruiter_id=rita.id, message="Hello from a designer who codes.")
         await actions.send_request(s, ctx, ravi, event.id, recruiter_id=rita.id, message="Interested in your hardware teams.")
         await actions.send_request(s, ctx, eva, event.id, recruiter_id=jonas.id, message="Health data is my passion.")
+        await _job_reqs(s, ctx, admin, event.id, base_url, rita=rita, marco=marco, aisha=aisha)
     return True
+
+
+async def _job_reqs(s: AsyncSession, ctx: actions.Context, admin: User, event_id: int, base_url: str, *, rita: User, marco: User,
+                    aisha: User) -> None:
+    """Two job postings candidates can chat about (QuickChat), with knockout questions; the demo careers page embeds the first."""
+    backend = await jobs.create_job(s, ctx, admin, jobs.JobReqSettings(
+        title="Backend Engineer (Python)", company="Northwind Robotics", location="Berlin or remote (EU)",
+        description="Build the services that plan our robots' routes: Python, PostgreSQL, a little Rust.\n\n"
+                    "You'll own features end to end, from the database to the dashboards our customers use.",
+        apply_url="https://northwind.example/careers/backend", event_id=event_id, allowed_origins=[base_url],
+        sorry_message="Thanks for your interest! This role needs the right to work in the EU; have a look at our other openings.",
+        away_message="Our recruiters are away right now. Leave a note and we'll answer by email (and text, if you like).",
+        phone_field="optional", custom_fields=[jobs.CustomField("inquiry", "What would you like to talk about?", required=False)],
+        when_unavailable="both", note_after_seconds=120,
+    ), [
+        jobs.Question("Are you allowed to work in the EU?", "yes_no", [], ["Yes"]),
+        jobs.Question("How many years have you worked with Python?", "choice", ["Less than 1", "1-3", "3 or more"], ["1-3", "3 or more"]),
+    ])
+    design = await jobs.create_job(s, ctx, admin, jobs.JobReqSettings(
+        title="Product Designer", company="Bluefin Health", location="Hamburg", description="Design the app patients use between visits.",
+        apply_url="https://bluefin.example/jobs/designer", event_id=event_id, allowed_origins=[base_url], phone_field="off",
+    ), [jobs.Question("Can you share a portfolio?", "yes_no", [], ["Yes"])])
+    for job, people in ((backend, (rita, marco)), (design, (aisha,))):
+        for person in people:
+            await jobs.assign(s, ctx, admin, job.id, person.id)
 
 
 async def sign_in_links(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_url: str) -> list[tuple[str, str, str]]:
