@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from web import schemas as sc
+from web.livechat import schemas as live
 
 # (method, path, summary, request body, response body, success status, response is a list)
 OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
@@ -44,23 +45,30 @@ _ERRORS = {"400": "Malformed JSON", "401": "No or bad token", "403": "Not allowe
            "422": "Input fails validation", "429": "Rate limited"}
 
 
+_PUBLIC = {"/api/v1/tokens", "/api/v1/job-reqs/{job_id}/chat-config", "/api/v1/job-reqs/{job_id}/chats", "/api/v1/chats/continue"}
+_MEDIA = {".ics": "text/calendar", ".csv": "text/csv"}
+
+
 def document() -> dict[str, Any]:
-    models = {m for op in OPERATIONS for m in (op[3], op[4]) if m is not None} | {sc.ErrorOut}
+    operations = OPERATIONS + live.OPERATIONS
+    models = {m for op in operations for m in (op[3], op[4]) if m is not None} | {sc.ErrorOut}
     keyed, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
                                      ref_template="#/components/schemas/{model}")
     refs = {m: schema for (m, _), schema in keyed.items()}
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, body, out, status, is_list in OPERATIONS:
+    for method, path, summary, body, out, status, is_list in operations:
         op: dict[str, Any] = {"summary": summary, "responses": {}}
         params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
         if params:
             op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}} for p in params]
-        if path != "/api/v1/tokens":
+        if path not in _PUBLIC:
             op["security"] = [{"bearer": []}]
         if body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[body]}}}
         if out is None:
-            op["responses"][str(status)] = {"description": "OK", "content": {"text/calendar": {"schema": {"type": "string"}}}}
+            media = next((m for suffix, m in _MEDIA.items() if path.endswith(suffix)), "application/json")
+            schema_any: dict[str, Any] = {"type": "string"} if media != "application/json" else {"type": "object"}
+            op["responses"][str(status)] = {"description": "OK", "content": {media: {"schema": schema_any}}}
         else:
             schema = {"type": "array", "items": refs[out]} if is_list else refs[out]
             op["responses"][str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
@@ -70,7 +78,8 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Fairmeet API", "version": "1",
-                 "description": "1-1 chats at hiring events. Times are RFC 3339 with an offset; errors are {\"error\": {\"code\", \"message\"}}."},
+                 "description": "1-1 chats at hiring events and live text chat (docs/livechat.md). "
+                 "Times are RFC 3339 with an offset; errors are {\"error\": {\"code\", \"message\"}}."},
         "paths": paths,
         "components": {"schemas": defs.get("$defs", {}), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

@@ -189,3 +189,69 @@ class JobReqOut(BaseModel):
 
 class AssigneeIn(LiveIn):
     user_id: Id
+
+
+class CandidateChatOut(BaseModel):
+    """A chat as its candidate sees it (docs/livechat.md)."""
+
+    model_config = {"extra": "allow"}
+    id: int
+    status: str
+    position: int | None = None
+    estimated_wait: Estimate | None = None
+
+
+class LiveChatOut(BaseModel):
+    """A chat as its staff see it: contact, answers, job req, pages, resume, notes (docs/livechat.md)."""
+
+    model_config = {"extra": "allow"}
+    id: int
+    kind: str
+    queue: str
+    status: str
+
+
+class MessagesOut(BaseModel):
+    messages: list[dict[str, Any]]
+
+
+class ChatConfigOut(BaseModel):
+    model_config = {"extra": "allow"}
+    offered: bool
+    state: Literal["open", "away", "unavailable"]
+
+
+OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
+    ("get", "/api/v1/job-reqs/{job_id}/chat-config", "Public: whether chat is offered, the questions and fields to ask", None, ChatConfigOut, 200,
+     False),
+    ("post", "/api/v1/job-reqs/{job_id}/chats", "Public: start a chat; answers are checked before the queue", StartChatIn, StartChatOut, 201, False),
+    ("post", "/api/v1/events/{event_id}/live-chats", "Join a company's booth queue or the event's support queue", EventChatIn, StartChatOut, 201,
+     False),
+    ("post", "/api/v1/chats/continue", "Public: redeem a continue link for a token", ContinueIn, ContinueOut, 201, False),
+    ("get", "/api/v1/chats/{chat_id}", "Candidate (chat token): status, position, estimate", None, CandidateChatOut, 200, False),
+    ("post", "/api/v1/chats/{chat_id}/messages", "Candidate: send a line (idempotent by client_id)", MessageIn, MessageOut, 201, False),
+    ("get", "/api/v1/chats/{chat_id}/messages", "Candidate: lines after ?after=SEQ", None, MessagesOut, 200, False),
+    ("post", "/api/v1/chats/{chat_id}/note", "Candidate: leave a note (or ask for a callback)", NoteIn, None, 201, False),
+    ("post", "/api/v1/chats/{chat_id}/end", "Candidate: end the chat", None, None, 200, False),
+    ("get", "/api/v1/job-reqs", "Job reqs the caller works with", None, JobReqOut, 200, True),
+    ("post", "/api/v1/job-reqs", "Create a job req with knockout questions", JobReqIn, JobReqOut, 201, False),
+    ("get", "/api/v1/job-reqs/{job_id}", "One job req", None, JobReqOut, 200, False),
+    ("put", "/api/v1/job-reqs/{job_id}", "Change a job req and its questions", JobReqIn, JobReqOut, 200, False),
+    ("delete", "/api/v1/job-reqs/{job_id}", "Archive a job req", None, JobReqOut, 200, False),
+    ("post", "/api/v1/job-reqs/{job_id}/assignees", "Assign a recruiter (or claim it yourself)", AssigneeIn, JobReqOut, 201, False),
+    ("get", "/api/v1/live-agent", "My seat at the chat desk", None, AgentOut, 200, False),
+    ("put", "/api/v1/live-agent", "Set availability, chats at once, automatic assignment, alerts", AgentIn, AgentOut, 200, False),
+    ("get", "/api/v1/live-chats", "The caller's chats: ?status=waiting|active|ended", None, LiveChatOut, 200, True),
+    ("get", "/api/v1/live-chats/{chat_id}", "One chat with contact, answers, resume and notes", None, LiveChatOut, 200, False),
+    ("patch", "/api/v1/live-chats/{chat_id}", "Edit contact details and private notes", ContactIn, LiveChatOut, 200, False),
+    ("post", "/api/v1/live-chats/take-next", "Take the longest-waiting candidate", None, LiveChatOut, 200, False),
+    ("post", "/api/v1/live-chats/{chat_id}/take", "Take a chat; 409 already_taken or at_capacity", None, LiveChatOut, 200, False),
+    ("post", "/api/v1/live-chats/{chat_id}/messages", "Send a line", MessageIn, MessageOut, 201, False),
+    ("get", "/api/v1/live-chats/{chat_id}/messages", "Lines after ?after=SEQ", None, MessagesOut, 200, False),
+    ("post", "/api/v1/live-chats/{chat_id}/end", "End with a next step, Finished or Follow up", EndIn, LiveChatOut, 200, False),
+    ("get", "/api/v1/live-chats/export.csv", "Ended chats as CSV", None, None, 200, False),
+    ("post", "/api/v1/chats/{chat_id}/resume", "Candidate: upload a resume (multipart field 'file'; PDF, DOC, DOCX by content; 5 MB)", None, None,
+     201, False),
+    ("get", "/api/v1/live-chats/{chat_id}/resume", "The chat's resume, as an attachment (the chat's staff only)", None, None, 200, False),
+    ("delete", "/api/v1/job-reqs/{job_id}/assignees/{user_id}", "Unassign a recruiter", None, None, 204, False),
+]
