@@ -329,9 +329,12 @@ class Console {
       if (document.activeElement !== f[name]) f[name].checked = !!this.agent[name];
     }
     if (document.activeElement !== f.capacity) f.capacity.value = this.agent.capacity;
-    $("seat-summary").textContent = this.agent.available
-      ? `Available · ${this.agent.active_chats ?? this.order.length} of ${this.agent.capacity} chats`
-      : "Not available";
+    this.renderSeatSummary();
+  }
+
+  renderSeatSummary() {
+    const active = [...this.chats.values()].filter((c) => c.status === "active").length;
+    $("seat-summary").textContent = this.agent.available ? `Available · ${active}/${this.agent.capacity} chats` : "Not available";
     $("seat-dot").classList.toggle("on", !!this.agent.available);
   }
 
@@ -372,29 +375,38 @@ class Console {
     box.replaceChildren();
     let total = 0;
     const names = [...this.queues.keys()].sort();
+    const quiet = [];
     for (const name of names) {
       const frame = this.queues.get(name);
       const waiting = frame.waiting || [];
       total += waiting.length;
+      if (!waiting.length) {
+        quiet.push(frame.label || name);
+        continue;
+      }
       const staffing = frame.staffing || {};
-      const head = h("div", { class: "queuehead" },
-        h("h3", { text: frame.label || name }),
-        h("span", { class: "small muted", text: `${staffing.online ?? 0} online · ${staffing.free ?? 0} free` }));
       const list = h("ul", { class: "queue", "aria-label": `Waiting for ${frame.label || name}` });
       for (const w of waiting) {
         const take = h("button", { class: "btn small", type: "button", text: "Take", "aria-label": `Take ${w.name}`, dataset: { take: String(w.id) } });
         take.addEventListener("click", () => this.take(w.id, take));
         list.append(h("li", { class: "qrow", dataset: { chatId: String(w.id) } },
           h("div", { class: "qwho" }, h("strong", { text: w.name }), w.title ? h("span", { class: "small muted", text: w.title }) : null),
-          h("span", { class: "waited", "aria-label": "waiting for", dataset: { since: w.since || "" }, text: this.waitedText(w.since) }),
+          h("span", { class: "waited", title: "Waiting for", dataset: { since: w.since || "" }, text: this.waitedText(w.since) }),
           take));
       }
-      if (names.length > 1 || waiting.length) box.append(h("div", { class: "queuegroup" }, names.length > 1 ? head : null, waiting.length ? list : null));
+      box.append(h("div", { class: "queuegroup" },
+        names.length > 1 ? h("div", { class: "queuehead" },
+          h("h3", { text: frame.label || name }),
+          h("span", { class: "small muted", text: `${staffing.online ?? 0} online · ${staffing.free ?? 0} free seats` })) : null,
+        list));
     }
     $("waiting-count").textContent = String(total);
     $("take-next").disabled = total === 0;
     $("queue-empty").hidden = total > 0;
     if (names.length) $("queue-empty").textContent = "Nobody is waiting.";
+    const served = $("queue-names");
+    served.textContent = quiet.length && names.length > 1 ? `${total ? "Also answering" : "Answering"}: ${quiet.join(" · ")}` : "";
+    served.hidden = !served.textContent;
     if (focusedTake) {
       const again = box.querySelector(`[data-take="${CSS.escape(focusedTake)}"]`);
       if (again) again.focus();
@@ -543,6 +555,7 @@ class Console {
 
   renderListState() {
     $("mine-count").textContent = String(this.order.length);
+    this.renderSeatSummary();
     $("mine-empty").hidden = this.order.length > 0;
     $("switch-hint").hidden = this.order.length < 2;
   }
@@ -558,6 +571,7 @@ class Console {
     if (chat.unread) parts.push(h("span", { class: "count unread", text: String(chat.unread), "aria-label": `${chat.unread} unread` }));
     chat.tab.replaceChildren(...parts);
     chat.tab.classList.toggle("ended", chat.status === "ended");
+    this.renderSeatSummary();
   }
 
   showEmpty() {
@@ -644,14 +658,14 @@ class Console {
       return h("li", { class: "line notice", dataset: { seq: String(ev.seq) } }, h("span", { text }), " ", time);
     }
     let author = "";
-    if (kind === "bot") author = "Bot";
+    if (kind === "bot") author = "";
     else if (kind === "me") author = "You";
     else if (kind === "candidate") author = (ev.author && ev.author.name) || (ev.body && ev.body.name) || chat.name;
     else author = (ev.author && ev.author.name) || "Recruiter";
     const isNote = ev.body && ev.body.note;
     return h("li", { class: `line ${kind}${isNote ? " isnote" : ""}`, dataset: { seq: String(ev.seq) } },
       h("div", { class: "bubble" },
-        h("div", { class: "meta" }, h("span", { class: "author", text: author }),
+        h("div", { class: "meta" }, author ? h("span", { class: "author", text: author }) : null,
           kind === "bot" ? h("span", { class: "badge", text: "Bot" }) : null,
           isNote ? h("span", { class: "badge status-pending", text: ev.body.callback ? "Note · call back" : "Note" }) : null,
           time),
@@ -880,7 +894,7 @@ class Console {
     if (chatId === this.selected) $("notes-status").textContent = "Saving…";
     const r = await this.api("PATCH", `/live-chats/${chatId}`, { private_notes: text });
     if (chatId !== this.selected) return;
-    $("notes-status").textContent = r.ok ? `Saved at ${clockOf(new Date().toISOString())}.` : `Not saved: ${r.error.message}`;
+    $("notes-status").textContent = r.ok ? `Saved at ${clockOf(new Date(this.serverNow()).toISOString())}.` : `Not saved: ${r.error.message}`;
   }
 
   async loadDetail(chat, force = false) {
@@ -932,7 +946,9 @@ class Console {
     if (d.company) fact("Booth", document.createTextNode(d.company.name));
     if (d.event) fact("Event", document.createTextNode(d.event.name));
     if (d.source_url) fact("Came from", webLink(d.source_url));
-    if (d.current_url) fact("Now on", webLink(d.current_url));
+    if (d.current_url) {
+      fact("Now on", d.current_url === d.source_url ? h("span", { class: "muted", text: "the same page" }) : webLink(d.current_url));
+    }
 
     const answers = $("answers");
     answers.replaceChildren();
