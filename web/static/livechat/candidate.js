@@ -4,7 +4,7 @@
 //   "page"      on the job req's own page, /jobs/{id}
 //   "continue"  on the page a "your recruiter answered" email or text links to
 // Server side: docs/livechat.md (the JSON API and the /ws/live socket). Text from data is always set with textContent.
-// The chat's token lives in sessionStorage (keyed by job id) so a reload resumes; it never goes into a URL.
+// The chat's token is kept in sessionStorage (keyed by job id; see `store`) so a reload resumes; it never goes into a URL.
 
 const root = document.getElementById("lc");
 const $ = (id) => document.getElementById(id);
@@ -79,22 +79,50 @@ function fileSize(bytes) {
   return `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
+// Where the chat's credential is kept so that a reload resumes. sessionStorage first. A browser that blocks storage in
+// third-party frames (the widget on a job site) still keeps a partitioned cookie (CHIPS): readable only by this frame's
+// path on Fairmeet's origin and only under this job site, sent to nothing but this page. The token is never handed to the
+// host page. Without either (plain http), the chat lives as long as the page.
 const store = {
-  load() {
+  kind: null,
+  cookie: `fm_chat_${JOB || "continue"}`,
+  detect() {
+    if (this.kind) return this.kind;
     try {
-      return parseJson(sessionStorage.getItem(STORE), null);
+      sessionStorage.setItem("fm-probe", "1");
+      sessionStorage.removeItem("fm-probe");
+      this.kind = "session";
     } catch {
-      return null;
+      this.kind = window.isSecureContext ? "cookie" : "memory";
     }
+    return this.kind;
+  },
+  writeCookie(value, maxAge) {
+    document.cookie = `${this.cookie}=${value}; Path=${window.location.pathname}; Secure; SameSite=None; Partitioned${maxAge === null ? "" : `; Max-Age=${maxAge}`}`;
+  },
+  load() {
+    const kind = this.detect();
+    try {
+      if (kind === "session") return parseJson(sessionStorage.getItem(STORE), null);
+      if (kind === "cookie") {
+        const found = document.cookie.split("; ").find((c) => c.startsWith(`${this.cookie}=`));
+        return found ? parseJson(decodeURIComponent(found.slice(this.cookie.length + 1)), null) : null;
+      }
+    } catch { /* unreadable: start over */ }
+    return null;
   },
   save(value) {
+    const kind = this.detect();
     try {
-      sessionStorage.setItem(STORE, JSON.stringify(value));
-    } catch { /* private mode: the chat works, a reload starts over */ }
+      if (kind === "session") sessionStorage.setItem(STORE, JSON.stringify(value));
+      else if (kind === "cookie") this.writeCookie(encodeURIComponent(JSON.stringify(value)), null);
+    } catch { /* the chat works; a reload starts over */ }
   },
   forget() {
+    const kind = this.detect();
     try {
-      sessionStorage.removeItem(STORE);
+      if (kind === "session") sessionStorage.removeItem(STORE);
+      else if (kind === "cookie") this.writeCookie("", 0);
     } catch { /* nothing kept */ }
   },
 };
@@ -1172,7 +1200,10 @@ class CandidateChat {
   // ---------------------------------------------------------------- drawing
 
   foot(...nodes) {
+    const log = $("lc-log");
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     $("lc-foot").replaceChildren(...nodes.filter(Boolean));
+    if (atBottom) log.scrollTop = log.scrollHeight;  // the footer's new height must not hide the latest line
   }
 
   setStatusLine(text) {
