@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Frame, FrameLocator, Page, expect
+from playwright.async_api import Frame, FrameLocator, Locator, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from tests.e2e.conftest import LiveServer, NewContext
 from tests.live import free_socket
 from web import demo
 from web.livechat import live
+from web.settings import Settings
 
 pytestmark = pytest.mark.e2e
 
@@ -138,7 +139,7 @@ async def widget_frame(page: Page, server: LiveServer) -> Frame:
     raise AssertionError("no widget frame")
 
 
-async def answer(chat: FrameLocator, label: str, value: str) -> None:
+async def answer(chat: FrameLocator | Locator, label: str, value: str) -> None:
     """Types into the assistant's current question and sends it with Enter, as a person does."""
     field = chat.get_by_label(label)
     await expect(field).to_be_focused()
@@ -149,7 +150,7 @@ async def answer(chat: FrameLocator, label: str, value: str) -> None:
 async def answer_contact(chat: FrameLocator, name: str, email: str) -> None:
     await expect(chat.get_by_text("What's your name?")).to_be_visible()
     await answer(chat, "Your name", name)
-    await expect(chat.get_by_text(f"Thanks, {name.split()[0]}. What's your email address?")).to_be_visible()
+    await expect(chat.get_by_text(f"Thanks, {name.split(maxsplit=1)[0]}. What's your email address?")).to_be_visible()
     # The browser-side check catches a typo before anything is sent.
     await answer(chat, "Email address", "not-an-email")
     await expect(chat.get_by_role("alert")).to_have_text("That doesn't look like an email address. Please check it.")
@@ -353,3 +354,102 @@ async def sign_in(page: Page, email: str) -> None:
     await page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+# --------------------------------------------------------------------------- 3. only allowed sites may frame the chat
+
+
+async def test_a_site_the_job_req_does_not_allow_gets_no_chat(demo_server: LiveServer, new_context: NewContext, site: JobSite) -> None:
+    site.job_id = await make_job(demo_server, online=True, origins=[site.origin])
+    page = await (await new_context()).new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "frame-ancestors" in m.text else None)
+    # The same server under another name (127.0.0.1 instead of localhost) is another origin, and not on the list.
+    await page.goto(f"http://127.0.0.1:{site.port}/careers.html")
+    await page.get_by_role("button", name="Chat now").click()
+    await expect(page.locator("iframe[title='Chat with a recruiter']")).to_be_visible()
+    for _ in range(50):
+        if refused:
+            break
+        await asyncio.sleep(0.1)
+    assert refused, "Chromium should refuse to frame the widget"
+    for frame in page.frames[1:]:
+        try:
+            assert not await frame.evaluate("!!document.getElementById('lc')")
+        except Exception as err:  # noqa: BLE001 -- an error page may not even be scriptable: no chat either way
+            assert "lc" not in str(err)
+
+
+# --------------------------------------------------------------------------- 4. nobody online: a note, then the continue link
+
+
+async def test_away_candidate_leaves_a_note_and_continues_from_the_emailed_link(demo_server: LiveServer, new_context: NewContext) -> None:
+    job_id = await make_job(demo_server, online=False, origins=[])
+
+    async def office_hours(session: AsyncSession, ctx: actions.Context) -> None:
+        job = await session.get(jobs.JobReq, job_id)
+        assert job is not None
+        job.hours = '{"tz": "Europe/Berlin", "days": {"0": [["09:00", "17:00"]], "1": [["09:00", "17:00"]]}}'
+
+    await demo_server.run(office_hours)
+    page = await (await new_context(viewport={"width": 1280, "height": 860})).new_page()
+    await page.goto(f"/jobs/{job_id}")
+    await expect(page.get_by_role("heading", name="Robot Technician", level=1)).to_be_visible()
+    await expect(page.get_by_role("link", name="Apply", exact=True)).to_have_attribute("href", "https://northwind.example/apply")
+    await page.get_by_role("button", name="Chat now").click()
+    chat = page.locator("#lc")
+    await answer(chat, "Your name", "Omar Oduya")
+    await answer(chat, "Email address", "omar@mail.example")
+    await chat.get_by_role("button", name="Skip this question").click()
+    await chat.get_by_role("button", name="Skip this question").click()
+    await chat.get_by_role("button", name="Yes").click()
+    await expect(chat.get_by_text("Our recruiters can't chat right now.")).to_be_visible()
+    hours = chat.get_by_role("table", name=re.compile("Chat hours"))
+    await expect(hours).to_contain_text("Mon 07 Jan09:00–17:00")
+    await expect(hours).to_contain_text("closed")
+    note = chat.get_by_label("Leave a note for the recruiters")
+    await note.fill("I'd love to hear about the night shifts.")
+    await chat.get_by_role("button", name="Send note").click()
+    await expect(chat.get_by_role("status").filter(has_text="Your note is with the recruiters")).to_be_visible()
+    await expect(chat.get_by_text("I'd love to hear about the night shifts.")).to_be_visible()
+    await shot(page, "quickchat-job-page-note")
+    assert await count(demo_server, "note") == 1
+
+    staff = await staff_headers(demo_server)
+    async with httpx.AsyncClient(base_url=demo_server.base_url, headers=staff) as api:
+        [noted] = [c for c in (await api.get("/api/v1/live-chats", params={"status": "active"})).json() if c.get("status") == "note"] or [None]
+        chat_id = noted["id"] if noted else await note_chat_id(demo_server)
+        r = await api.post(f"/api/v1/live-chats/{chat_id}/messages", json={"client_id": "rita-note-1", "text": "Happy to! Nights are optional."})
+        assert r.status_code == 201, r.text
+    await expect(chat.get_by_text("Happy to! Nights are optional.")).to_be_visible()  # live, while the page is open
+
+    # On another device, from the emailed link: the whole chat, and it goes on.
+    link = live.continue_link(Settings(secret_key="e2e-secret-key", base_url=demo_server.base_url), chat_id)
+    phone = await (await new_context(viewport={"width": 390, "height": 844})).new_page()
+    await phone.goto(link)
+    other = phone.locator("#lc")
+    await expect(other.get_by_text("I'd love to hear about the night shifts.")).to_be_visible()
+    await expect(other.get_by_text("Happy to! Nights are optional.")).to_be_visible()
+    await expect(other.get_by_text("What's your name?")).to_be_visible()
+    await expect(other.get_by_role("heading", name="Rita Recruiter")).to_be_visible()  # she has taken up the note
+    await expect(other.get_by_role("status").filter(has_text="Rita Recruiter is answering your note.")).to_be_visible()
+    box = other.get_by_label("Message", exact=True)
+    await box.fill("Great, thanks Rita!")
+    await box.press("Enter")
+    await expect(other.locator(".lc-me .lc-text").last).to_have_text("Great, thanks Rita!")
+    await expect(other.locator(".lc-me.lc-pending")).to_have_count(0)
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
+    await shot(phone, "quickchat-continue-390")
+    await phone.reload()  # resumes without redeeming the link again
+    await expect(other.get_by_text("Great, thanks Rita!")).to_be_visible()
+
+    await phone.goto(link[:-3] + "xyz")
+    await expect(phone.get_by_role("alert")).to_contain_text("This link has expired or isn't valid any more.")
+
+
+async def note_chat_id(server: LiveServer) -> int:
+    async def find(session: AsyncSession, ctx: actions.Context) -> int:
+        return int((await session.execute(select(LiveChat.id).where(LiveChat.status == "note"))).scalar_one())
+
+    found: int = await server.run(find)
+    return found

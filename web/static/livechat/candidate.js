@@ -248,6 +248,8 @@ class CandidateChat {
     this.noteTimer = null;
     this.noteOffered = false;
     this.position = null;
+    this.clockOffset = 0;           // server time minus device time, from the latest live event
+    this.replayTimer = null;
   }
 
   // ---------------------------------------------------------------- boot
@@ -574,7 +576,9 @@ class CandidateChat {
     if (status !== "waiting") {
       clearTimeout(this.noteTimer);
       this.noteOffered = false;
-      this.setStatusLine(status === "note" ? "Your note is with the recruiters. We'll email you when they answer." : "");
+      this.setStatusLine(status !== "note" ? "" : this.recruiter && this.recruiter.name
+        ? `${this.recruiter.name} is answering your note. Reply here; we'll email you when they write again.`
+        : "Your note is with the recruiters. We'll email you when they answer.");
     }
     if (status === before && $("lc-foot").childElementCount) return;  // a reconnect: keep what is being typed
     if (status === "rejected") {
@@ -589,7 +593,7 @@ class CandidateChat {
     } else if (status === "active") {
       this.foot(this.composer());
     } else if (status === "note") {
-      this.foot(this.composer("Anything to add? It goes with your note."));
+      this.foot(this.composer(this.recruiter ? "" : "Anything to add? It goes with your note."));
     } else if (status === "ended") {
       this.typingOff();
       this.foot(this.endedPanel());
@@ -1051,6 +1055,7 @@ class CandidateChat {
   apply(event) {
     const body = event.body || {};
     const live = event.seq > this.welcomeSeq;
+    if (live && event.at) this.clockOffset = Date.parse(event.at) - Date.now() || 0;  // the device's clock may be off
     const role = (event.author && event.author.role) || body.role || "";
     if (event.kind === "message") {
       const mine = role === "candidate";
@@ -1087,7 +1092,7 @@ class CandidateChat {
     this.outbox.delete(msg.client_id);
     item.li.remove();
     this.ingest({ seq: msg.seq, kind: "message", author: { role: "candidate" }, body: { text: item.text, role: "candidate" },
-      at: new Date().toISOString(), client_id: msg.client_id });
+      at: new Date(Date.now() + this.clockOffset).toISOString(), client_id: msg.client_id });
   }
 
   onError(msg) {
