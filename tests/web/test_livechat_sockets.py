@@ -54,7 +54,7 @@ async def seed(base: str, db_url: str, recruiters: int = 1) -> dict[str, Any]:
 
     engine = create_engine(db_url)
     try:
-        async with httpx.AsyncClient(base_url=base) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             w = await setup_event(client, engine, NOW)
             r = await client.post("/api/v1/job-reqs", headers=w["rec"], json=JOB)
             assert r.status_code == 201, r.text
@@ -98,7 +98,7 @@ async def frames_until(ws: Any, pred: Any, seconds: float = 10) -> list[dict[str
 async def test_candidate_socket_queue_typing_lines_and_resume(db_url: str, engine: Any) -> None:
     with one_node(db_url) as base:
         w = await seed(base, db_url)
-        async with httpx.AsyncClient(base_url=base) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             await client.put("/api/v1/live-agent", headers=w["rec"], json={"available": True, "capacity": 1})
             starts = [(await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w, n))).json() for n in ("Ann", "Ben", "Cy")]
             cy = starts[2]
@@ -154,7 +154,7 @@ async def test_candidate_socket_queue_typing_lines_and_resume(db_url: str, engin
 async def test_console_sees_the_queue_and_typing(db_url: str, engine: Any) -> None:
     with one_node(db_url) as base:
         w = await seed(base, db_url)
-        async with httpx.AsyncClient(base_url=base) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             csrf = await sign_in(client, "rec@example.test")
             r = await client.put("/api/v1/live-agent", json={"available": True})
             assert r.status_code == 403  # the session needs the page's CSRF token on writes
@@ -224,7 +224,7 @@ async def _two_nodes(pg_database: str, redis_url: str, tmp_path: Any) -> None:
     with serve_process(pg_database, NOW, redis_url=redis_url, redis_prefix=prefix, log=tmp_path / "a.log") as (a, _), \
             serve_process(pg_database, NOW, redis_url=redis_url, redis_prefix=prefix, log=tmp_path / "b.log") as (b, _):
         w = await seed(a, pg_database, recruiters=10)
-        async with httpx.AsyncClient(base_url=a) as ca, httpx.AsyncClient(base_url=b) as cb:
+        async with httpx.AsyncClient(base_url=a, timeout=60) as ca, httpx.AsyncClient(base_url=b, timeout=60) as cb:
             for i, h in enumerate(w["heads"]):
                 r = await (ca if i % 2 else cb).put("/api/v1/live-agent", headers=h, json={"available": True, "capacity": 1})
                 assert r.status_code == 200
