@@ -269,7 +269,8 @@ async def test_recruiter_answers_a_quickchat_from_queue_to_history(demo_server: 
     download = await download_info.value
     path = await download.path()
     assert path is not None
-    rows = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+    text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
     [row_out] = [r for r in rows if r["Chat"] == str(chat["chat_id"])]
     assert row_out["Candidate"] == HOSTILE and row_out["Next step"] == "Interview"
     assert "Strong on safety" in row_out["Notes"] and "Can I work part-time?" in row_out["Transcript"]
@@ -280,8 +281,9 @@ async def test_recruiter_answers_a_quickchat_from_queue_to_history(demo_server: 
     no_js_errors(rita)
 
 
-async def wait_for_frame(sock: Any, match: Any, timeout: float = 5.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def wait_for_frame(sock: Any, match: Any) -> dict[str, Any]:
+    """The next frame from the candidate's socket that `match`es (5 s at most)."""
+    async with asyncio.timeout(5):
         while True:
             frame: dict[str, Any] = json.loads(await sock.recv())
             if match(frame):
@@ -312,9 +314,10 @@ async def test_two_recruiters_take_the_same_candidate_and_one_gets_it(demo_serve
     for page in (rita, marco):
         await expect(queue_row(page, "Nia Okafor")).to_have_count(0)
     tabs = [page.get_by_role("tab", name=re.compile("Nia Okafor")) for page in (rita, marco)]
-    async with asyncio.timeout(10):
-        while sum(counts := [await t.count() for t in tabs]) == 0:
-            await asyncio.sleep(0.1)
+    for _ in range(100):  # until one of them has it
+        if sum([await t.count() for t in tabs]):
+            break
+        await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)  # a second winner would show by now
     counts = [await t.count() for t in tabs]
     assert sorted(counts) == [0, 1], counts
@@ -390,3 +393,65 @@ async def test_several_chats_switch_by_keyboard_and_survive_a_reconnect(demo_ser
         await no_horizontal_scroll(phone)
     no_js_errors(rita)
     no_js_errors(phone)
+
+
+# --------------------------------------------------------------------------- 4. alerts while the tab is in the background
+
+ALERT_SPY = """
+window.__notes = [];
+window.__hidden = false;
+Object.defineProperty(Document.prototype, 'hidden', { get() { return window.__hidden; }, configurable: true });
+Document.prototype.hasFocus = function () { return !window.__hidden; };
+class SpyNotification {
+  static permission = 'granted';
+  static requestPermission() { return Promise.resolve('granted'); }
+  constructor(title, options) { window.__notes.push({ title, body: options && options.body }); this.onclick = null; }
+  close() {}
+}
+window.Notification = SpyNotification;
+"""
+
+
+async def test_automatic_assignment_alerts_a_recruiter_in_another_tab(demo_server: LiveServer, new_context: NewContext) -> None:
+    job_id = await job_with_recruiters(demo_server, RITA)
+    context = await new_context(**DESKTOP)
+    await context.add_init_script(ALERT_SPY)
+    rita = await context.new_page()
+    errors: list[str] = []
+    rita.on("pageerror", lambda err: errors.append(str(err)))
+    await sign_in(rita, RITA)
+    await go_available(rita)
+    await rita.get_by_label("Give me waiting candidates automatically").check()
+    await expect(rita.locator("#seat-status")).to_have_text("Saved.")
+    title = await rita.title()
+
+    # Rita looks at another tab; a candidate arrives and is given to her: a notification, a chime, a blinking title.
+    await rita.evaluate("() => { window.__hidden = true; document.dispatchEvent(new Event('visibilitychange')); }")
+    chimes = await rita.evaluate("() => window.fairmeetConsoleChimes || 0")
+    chat = await start_chat_any(demo_server, job_id, "Lea Auto")
+    assert chat["status"] == "active"
+    tab = rita.get_by_role("tab", name=re.compile("Lea Auto"))
+    await expect(tab).to_be_visible()
+    await rita.wait_for_function("() => window.__notes.some(n => n.title === 'New chat: Lea Auto')")
+    await expect(rita).to_have_title(re.compile("Lea Auto"), timeout=5000)
+    assert await rita.evaluate("() => window.fairmeetConsoleChimes || 0") > chimes
+
+    # A line while she is away: counted unread and notified; coming back stops the blinking and clears the count.
+    await candidate_says(demo_server, chat, "Hello? Anyone there?", "h1")
+    await expect(tab.locator(".unread")).to_have_text("1")
+    await rita.wait_for_function("() => window.__notes.some(n => n.body === 'Hello? Anyone there?')")
+    await rita.evaluate("() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); }")
+    await expect(rita).to_have_title(title)
+    await expect(tab.locator(".unread")).to_have_count(0)
+    assert not errors, errors
+
+
+async def start_chat_any(server: LiveServer, job_id: int, name: str) -> dict[str, Any]:
+    """Starts a chat whatever status it lands in (automatic assignment makes it active at once)."""
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        config = (await client.get(f"/api/v1/job-reqs/{job_id}/chat-config")).json()
+        answers = {str(q["id"]): q["choices"][0] for q in config["questions"]}
+        r = await client.post(f"/api/v1/job-reqs/{job_id}/chats", json={"name": name, "email": "lea@example.test", "answers": answers})
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body

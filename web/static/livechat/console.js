@@ -198,6 +198,7 @@ class Console {
     this.notesTimer = null;
     this.notesFor = null;
     this.detailLoads = new Map();
+    this.taking = new Set();     // chats this tab is taking: their "assigned" frame is no news
 
     this.bindSeat();
     this.bindQueue();
@@ -213,6 +214,13 @@ class Console {
     if (this.order.length) this.select(this.order[0], { focus: false });
 
     setInterval(() => this.tick(), 1000);
+    document.addEventListener("visibilitychange", () => {
+      const chat = this.chats.get(this.selected);
+      if (!document.hidden && chat && chat.unread) {
+        chat.unread = 0;
+        this.renderTab(chat);
+      }
+    });
     this.connect();
     window.fairmeetConsole = this;
   }
@@ -435,7 +443,9 @@ class Console {
 
   async take(chatId, button) {
     if (button) button.disabled = true;
+    this.taking.add(chatId);
     const r = await this.api("POST", `/live-chats/${chatId}/take`);
+    this.taking.delete(chatId);
     if (r.ok) {
       this.dropWaiting(chatId);
       this.addChat(this.summaryOf(r.body), r.body);
@@ -457,7 +467,9 @@ class Console {
   async takeNext() {
     const button = $("take-next");
     button.disabled = true;
+    this.takingNext = (this.takingNext || 0) + 1;
     const r = await this.api("POST", "/live-chats/take-next");
+    setTimeout(() => { this.takingNext -= 1; }, 1000);
     button.disabled = false;
     if (r.ok) {
       this.dropWaiting(r.body.id);
@@ -489,6 +501,7 @@ class Console {
     }
     $("notes-count").textContent = String(this.notes.size);
     $("notes-empty").hidden = this.notes.size > 0;
+    $("notes-empty").closest(".card").classList.toggle("isempty", this.notes.size === 0);
   }
 
   // -------------------------------------------------------------------------------- chats
@@ -1173,12 +1186,13 @@ class Console {
 
   async onAssigned(msg) {
     if (this.chats.has(msg.chat)) return;
+    const ours = this.taking.has(msg.chat) || this.takingNext > 0;
     const r = await this.api("GET", `/live-chats/${msg.chat}`);
     if (!r.ok || this.chats.has(msg.chat)) return;
     this.dropWaiting(msg.chat);
     const chat = this.addChat(this.summaryOf(r.body), r.body);
     if (this.selected === null) this.select(chat.id);
-    this.alerts.raise(`New chat: ${chat.name}`, chat.title ? `About ${chat.title}` : "A candidate is now chatting with you.", chat.id);
+    if (!ours) this.alerts.raise(`New chat: ${chat.name}`, chat.title ? `About ${chat.title}` : "A candidate is now chatting with you.", chat.id);
   }
 
   onStatus(msg) {
@@ -1230,8 +1244,15 @@ function enhanceJobForm(form) {
       if (first) first.focus();
     });
   }
+  const hours = form.querySelector("fieldset.hours");
+  const hoursOff = () => {
+    const always = form.querySelector('input[name="hours_on"][value="0"]');
+    if (hours && always) hours.classList.toggle("off", always.checked);
+  };
+  hoursOff();
   form.addEventListener("change", (e) => {
     const target = e.target;
+    if (target.name === "hours_on") hoursOff();
     if (target.matches("[data-kind-select]")) target.closest("[data-row]").dataset.kind = target.value;
     if (target.matches("[data-remove]")) target.closest("[data-row]").classList.toggle("removing", target.checked);
   });
