@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Frame, FrameLocator, Locator, Page, expect
+from playwright.async_api import FilePayload, Frame, FrameLocator, Locator, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import accounts, actions
 from scheduling.livechat import chats, jobs
-from scheduling.livechat.models import LiveChat
+from scheduling.livechat.models import JobReq, LiveChat
 from tests.e2e.conftest import LiveServer, NewContext
 from tests.live import free_socket
 from web import demo
@@ -54,13 +54,17 @@ class JobSite:
                 body = (
                     "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
                     "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Careers at Northwind</title></head>"
-                    "<body style='font-family:sans-serif;margin:32px;max-width:720px'>"
+                    "<body>"
                     "<h1>Robot Technician</h1><p>Join the team that keeps our warehouse robots running.</p>"
                     "<p><a href='#benefits'>Benefits</a> · <a href='/other.html'>Another page</a></p>"
                     + "<p>We build warehouse robots that work next to people. Day to day you keep them running.</p>" * 12
                     + f"<script src='{fairmeet}/widget.js' data-job='{site.job_id}' data-delay='200' async></script></body></html>"
                 ).encode()
                 self.send_response(200)
+                if self.path.startswith("/strict"):
+                    # A site with a strict policy: it may not fetch from Fairmeet, and allows no inline styles or scripts.
+                    self.send_header("Content-Security-Policy", f"default-src 'self'; script-src {fairmeet}; frame-src {fairmeet}; "
+                                     "connect-src 'self'; style-src 'self'")
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -313,6 +317,18 @@ async def test_a_qualified_candidate_waits_chats_with_the_recruiter_and_gets_the
         assert width <= 390
         await page.set_viewport_size({"width": 1280, "height": 800})
 
+        # The connection drops: what is typed meanwhile is sent after the reconnect, and nothing is missed or doubled.
+        frame = await widget_frame(page, demo_server)
+        await frame.evaluate("window.fairmeetChat.ws.close()")
+        box = chat.get_by_label("Message", exact=True)
+        await box.fill("Sent while offline")
+        await box.press("Enter")
+        await api.post(f"/api/v1/live-chats/{chat_id}/messages", json={"client_id": "rita-offline", "text": "Written while you were away"})
+        await expect(chat.get_by_text("Written while you were away")).to_be_visible()
+        await expect(chat.locator(".lc-me").filter(has_text="Sent while offline")).not_to_have_class(re.compile("lc-pending"))
+        await expect(chat.locator(".lc-me").filter(has_text="Sent while offline")).to_have_count(1)
+        assert (await lines()).count("Sent while offline") == 1
+
         # Minimized, a new line shows as a count on the button.
         await chat.get_by_role("button", name="Minimize chat").click()
         chat_now = page.get_by_role("button", name="Chat now")
@@ -331,9 +347,10 @@ async def test_a_qualified_candidate_waits_chats_with_the_recruiter_and_gets_the
 
         # A résumé: the server checks it by content.
         frame = await widget_frame(page, demo_server)
-        await frame.set_input_files("#lc-file", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just text"}])
+        await frame.set_input_files("#lc-file", files=FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"just text"))
         await expect(chat.get_by_text(re.compile(r"^Not uploaded: Upload a PDF, DOC or DOCX file\."))).to_be_visible()
-        await frame.set_input_files("#lc-file", files=[{"name": "cara.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 2000}])
+        await frame.set_input_files("#lc-file", files=FilePayload(name="cara.pdf", mimeType="application/pdf",
+                                                                 buffer=b"%PDF-1.4\n" + b"0" * 2000))
         await expect(chat.get_by_text(re.compile(r"^Shared cara\.pdf \(2 KB\)\."))).to_be_visible()
         await expect(chat.get_by_text("You shared a résumé (cara.pdf)")).to_be_visible()
 
@@ -380,6 +397,21 @@ async def test_a_site_the_job_req_does_not_allow_gets_no_chat(demo_server: LiveS
             assert "lc" not in str(err)
 
 
+async def test_a_strict_site_that_blocks_fetches_still_gets_the_widget(demo_server: LiveServer, new_context: NewContext, site: JobSite) -> None:
+    """The loader's own check is blocked by the site's connect-src: the hidden iframe asks instead and says "ready"."""
+    site.job_id = await make_job(demo_server, online=True, origins=[site.origin])
+    page = await (await new_context()).new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "connect-src" in m.text or "style-src" in m.text else None)
+    await page.goto(f"{site.origin}/strict.html")
+    await page.get_by_role("button", name="Chat now").click()
+    chat = widget(page)
+    await expect(chat.get_by_label("Your name")).to_be_focused()
+    box = await page.locator("iframe[title='Chat with a recruiter']").bounding_box()
+    assert box and box["width"] == 380, box  # the loader's styles apply under style-src 'self' (set through the CSSOM)
+    assert any("connect-src" in b for b in blocked) and not any("style-src" in b for b in blocked), blocked
+
+
 # --------------------------------------------------------------------------- 4. nobody online: a note, then the continue link
 
 
@@ -387,7 +419,7 @@ async def test_away_candidate_leaves_a_note_and_continues_from_the_emailed_link(
     job_id = await make_job(demo_server, online=False, origins=[])
 
     async def office_hours(session: AsyncSession, ctx: actions.Context) -> None:
-        job = await session.get(jobs.JobReq, job_id)
+        job = await session.get(JobReq, job_id)
         assert job is not None
         job.hours = '{"tz": "Europe/Berlin", "days": {"0": [["09:00", "17:00"]], "1": [["09:00", "17:00"]]}}'
 

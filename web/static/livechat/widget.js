@@ -49,7 +49,7 @@
       svg.setAttribute("width", "20");
       svg.setAttribute("height", "20");
       svg.setAttribute("aria-hidden", "true");
-      svg.setAttribute("style", "fill:none;stroke:currentColor;stroke-width:2");
+      svg.style.cssText = "fill:none;stroke:currentColor;stroke-width:2";
       path.setAttribute("d", "M4 5h16v11H9l-5 4z");
       svg.appendChild(path);
       badge = el("span", "display:none;min-width:20px;padding:0 6px;border-radius:99px;background:#fff;color:#4f46e5;font-size:13px");
