@@ -455,3 +455,60 @@ async def start_chat_any(server: LiveServer, job_id: int, name: str) -> dict[str
         assert r.status_code == 201, r.text
         body: dict[str, Any] = r.json()
         return body
+
+
+# --------------------------------------------------------------------------- 5. notes left while nobody could chat; a candidate who leaves
+
+
+async def test_a_note_left_while_away_is_answered_and_a_chat_the_candidate_ended_is_filed(demo_server: LiveServer,
+                                                                                          new_context: NewContext) -> None:
+    job_id = await job_with_recruiters(demo_server, RITA)
+    # Nobody is available: the candidate is away and leaves a note.
+    async with httpx.AsyncClient(base_url=demo_server.base_url) as client:
+        config = (await client.get(f"/api/v1/job-reqs/{job_id}/chat-config")).json()
+        assert config["state"] == "away"
+        answers = {str(q["id"]): q["choices"][0] for q in config["questions"]}
+        r = await client.post(f"/api/v1/job-reqs/{job_id}/chats", json={"name": "Noor Note", "email": "noor@example.test", "answers": answers})
+        assert r.status_code == 201 and r.json()["status"] == "away", r.text
+        away = r.json()
+        r = await client.post(f"/api/v1/chats/{away['chat_id']}/note", headers={"Authorization": f"Bearer {away['token']}"},
+                              json={"text": "Is the role open to juniors?"})
+        assert r.status_code == 201, r.text
+
+    rita = await open_page(new_context, RITA, **DESKTOP)
+    await go_available(rita)
+    notes = rita.get_by_role("region", name=re.compile("Notes to answer"))
+    await expect(notes).to_contain_text("Noor Note")
+    await rita.get_by_role("button", name="Open the note from Noor Note").click()
+    tab = rita.get_by_role("tab", name=re.compile("Noor Note"))
+    await expect(tab).to_have_attribute("aria-selected", "true")
+    await expect(transcript(rita).locator(".line.isnote")).to_contain_text("Is the role open to juniors?")
+    await expect(notes).not_to_contain_text("Noor Note")
+    composer = rita.get_by_label("Message", exact=True)
+    await composer.fill("Yes! Juniors are welcome; I'll send details.")
+    await composer.press("Enter")
+    await expect(transcript(rita).locator(".line.me").last).not_to_have_class(re.compile("pending"))
+    assert "Yes! Juniors are welcome; I'll send details." in await candidate_reads(demo_server, away)
+    await shot(rita, "console-note")
+
+    # A live chat the candidate ends: the console says so, the composer closes, and the recruiter files it.
+    chat = await start_chat(demo_server, job_id, "Quinn Quit")
+    await rita.get_by_role("button", name="Take Quinn Quit").click()
+    quinn = rita.get_by_role("tab", name=re.compile("Quinn Quit"))
+    await expect(quinn).to_have_attribute("aria-selected", "true")
+    async with httpx.AsyncClient(base_url=demo_server.base_url, headers={"Authorization": f"Bearer {chat['token']}"}) as client:
+        r = await client.post(f"/api/v1/chats/{chat['chat_id']}/end")
+        assert r.status_code == 200, r.text
+    await expect(rita.locator("#chat-status")).to_have_text("Ended by candidate")
+    await expect(transcript(rita)).to_contain_text("Quinn Quit ended the chat")
+    await expect(composer).to_be_disabled()
+    await rita.get_by_role("button", name="File chat").click()
+    dialog = rita.get_by_role("dialog")
+    await dialog.get_by_label("Next step").select_option("Pipeline")
+    await dialog.get_by_role("button", name="Follow up").click()
+    await expect(quinn).to_have_count(0)
+    await rita.get_by_role("navigation", name="Live chat").get_by_role("link", name="History").click()
+    card = rita.locator(".historycard").filter(has_text="Quinn Quit")
+    await expect(card).to_contain_text("Pipeline")
+    await expect(card).to_contain_text("Follow up")
+    no_js_errors(rita)

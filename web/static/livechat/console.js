@@ -450,6 +450,7 @@ class Console {
       this.dropWaiting(chatId);
       this.addChat(this.summaryOf(r.body), r.body);
       this.select(chatId);
+      $("composer-text").focus({ preventScroll: true });
       return;
     }
     if (button) button.disabled = false;
@@ -475,6 +476,7 @@ class Console {
       this.dropWaiting(r.body.id);
       this.addChat(this.summaryOf(r.body), r.body);
       this.select(r.body.id);
+      $("composer-text").focus({ preventScroll: true });
     } else {
       this.toast(r.error.code === "queue_empty" ? "Nobody is waiting right now." : r.error.message, r.status === 409 ? "" : "error");
       this.renderQueues();
@@ -642,7 +644,8 @@ class Console {
     const open = chat.status === "active" || chat.status === "note";
     $("composer-text").disabled = !open;
     $("send").disabled = !open;
-    $("composer-text").placeholder = open ? "Write a message…" : "This chat has ended. End it with a next step to file it in History.";
+    $("composer-text").placeholder = !open ? "This chat has ended. End it with a next step to file it in History."
+      : chat.status === "note" ? "Your reply reaches them by email, with a link to continue the chat…" : "Write a message…";
     $("end-chat").textContent = chat.status === "ended" ? "File chat" : "End chat";
   }
 
