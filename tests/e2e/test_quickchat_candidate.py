@@ -259,6 +259,11 @@ async def test_a_qualified_candidate_waits_chats_with_the_recruiter_and_gets_the
     await box.press("Enter")
     await expect(chat.locator(".lc-me").filter(has_text="Is the role open to juniors?")).not_to_have_class(re.compile("lc-pending"))
 
+    # Waiting longer than the job req's note_after_seconds (180 s here; the wait is wound forward): the chat offers a note.
+    await (await widget_frame(page, demo_server)).evaluate("fairmeetChat.waitSince = Date.now() - 181e3; fairmeetChat.armNoteOffer()")
+    await chat.get_by_role("button", name="Leave a note instead").click()
+    await expect(chat.get_by_label("Leave a note for the recruiters")).to_be_focused()
+
     staff = await staff_headers(demo_server)
     async with httpx.AsyncClient(base_url=demo_server.base_url, headers=staff) as api:
         [waiting] = (await api.get("/api/v1/live-chats", params={"status": "waiting"})).json()
@@ -274,6 +279,7 @@ async def test_a_qualified_candidate_waits_chats_with_the_recruiter_and_gets_the
         await expect(chat.get_by_text("Rita Recruiter joined the chat")).to_be_visible()
         await expect(chat.locator("#lc-avatar")).to_have_text("RR")
         await expect(status).to_be_hidden()
+        await expect(chat.get_by_label("Leave a note for the recruiters")).to_have_count(0)  # taken: no more note offer
 
         # Typing, from the recruiter's console socket.
         console = await (await new_context()).new_page()
@@ -474,6 +480,16 @@ async def test_away_candidate_leaves_a_note_and_continues_from_the_emailed_link(
     await shot(phone, "quickchat-continue-390")
     await phone.reload()  # resumes without redeeming the link again
     await expect(other.get_by_text("Great, thanks Rita!")).to_be_visible()
+    await other.get_by_role("button", name="End chat").click()
+    await expect(other.get_by_role("group", name="End this chat?")).to_be_visible()
+    await other.get_by_role("button", name="Keep chatting").click()
+    await expect(other.get_by_role("button", name="End chat")).to_be_focused()
+    await other.get_by_role("button", name="End chat").click()
+    await other.get_by_role("button", name="Yes, end it").click()
+    await expect(other.get_by_text("You ended the chat")).to_be_visible()
+    await expect(other.get_by_role("link", name="Apply for this job")).to_have_attribute("href", "https://northwind.example/apply")
+    await expect(other.get_by_role("button", name="End chat")).to_be_hidden()
+    assert await count(demo_server, "ended") == 1
 
     await phone.goto(link[:-3] + "xyz")
     await expect(phone.get_by_role("alert")).to_contain_text("This link has expired or isn't valid any more.")
@@ -485,3 +501,38 @@ async def note_chat_id(server: LiveServer) -> int:
 
     found: int = await server.run(find)
     return found
+
+
+# --------------------------------------------------------------------------- 5. the queue moves
+
+
+async def test_the_position_in_line_updates_live(demo_server: LiveServer, new_context: NewContext) -> None:
+    job_id = await make_job(demo_server, online=True, origins=[])
+    async with httpx.AsyncClient(base_url=demo_server.base_url) as anon:
+        config = (await anon.get(f"/api/v1/job-reqs/{job_id}/chat-config")).json()
+        first = await anon.post(f"/api/v1/job-reqs/{job_id}/chats", json={
+            "name": "Ahead Person", "email": "ahead@mail.example", "answers": {str(config["questions"][0]["id"]): "Yes"}})
+        assert first.status_code == 201 and first.json()["status"] == "waiting", first.text
+
+    page = await (await new_context(viewport={"width": 390, "height": 844})).new_page()
+    await page.goto(f"/jobs/{job_id}")
+    await page.get_by_role("button", name="Chat now").click()
+    chat = page.locator("#lc")
+    await answer(chat, "Your name", "Bea Behind")
+    await answer(chat, "Email address", "bea@mail.example")
+    await chat.get_by_role("button", name="Skip this question").click()
+    await chat.get_by_role("button", name="Skip this question").click()
+    await chat.get_by_role("button", name="Yes").click()
+    status = chat.get_by_role("status").filter(has_text="in line")
+    await expect(status).to_contain_text("You're number 2 in line.")
+    # The newest line stays in view while the status line and the footer change the log's height.
+    gap = "() => { const l = document.getElementById('lc-log'); return l.scrollHeight - l.scrollTop - l.clientHeight; }"
+    assert await page.evaluate(gap) < 2
+    await expect(chat.get_by_text("Thanks! You're in line; a recruiter will be with you shortly.")).to_be_in_viewport()
+    await shot(page, "quickchat-job-page-390-queue")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    async with httpx.AsyncClient(base_url=demo_server.base_url, headers=await staff_headers(demo_server)) as api:
+        r = await api.post(f"/api/v1/live-chats/{first.json()['chat_id']}/take")
+        assert r.status_code == 200, r.text
+    await expect(status).to_contain_text("You're next in line.")

@@ -248,6 +248,7 @@ class CandidateChat {
     this.noteTimer = null;
     this.noteOffered = false;
     this.position = null;
+    this.stick = true;              // the log follows new lines
     this.clockOffset = 0;           // server time minus device time, from the latest live event
     this.replayTimer = null;
   }
@@ -263,6 +264,19 @@ class CandidateChat {
     root.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && MODE === "widget") host.close();
     });
+    // Stay at the newest line while the reader is there, also when the log's box changes size (status line, footer).
+    // A scroll event that arrives after a resize the observer hasn't seen yet says nothing about the reader: skip it.
+    const log = $("lc-log");
+    let height = log.clientHeight;
+    log.addEventListener("scroll", () => {
+      if (log.clientHeight === height) this.stick = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    });
+    if (window.ResizeObserver) {
+      new ResizeObserver(() => {
+        height = log.clientHeight;
+        if (this.stick) log.scrollTop = log.scrollHeight;
+      }).observe(log);
+    }
     setInterval(() => this.beat(), 5000);
     window.addEventListener("online", () => this.reconnectNow());
     document.addEventListener("visibilitychange", () => {
@@ -1253,7 +1267,10 @@ class CandidateChat {
 
   scroll(force = false) {
     const log = $("lc-log");
-    if (force || log.scrollHeight - log.scrollTop - log.clientHeight < 160) log.scrollTop = log.scrollHeight;
+    if (force || this.stick || log.scrollHeight - log.scrollTop - log.clientHeight < 160) {
+      log.scrollTop = log.scrollHeight;
+      this.stick = true;
+    }
   }
 }
 
