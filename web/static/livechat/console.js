@@ -1051,7 +1051,7 @@ class Console {
       if ($("end-dialog").open) return;
       const altArrow = e.altKey && !e.ctrlKey && !e.metaKey && (e.key === "ArrowUp" || e.key === "ArrowDown");
       const bracket = e.ctrlKey && !e.altKey && (e.key === "[" || e.key === "]" || e.code === "BracketLeft" || e.code === "BracketRight");
-      if (!altArrow && !bracket) return;
+      if ((!altArrow && !bracket) || this.order.length < 2) return;
       e.preventDefault();
       const back = e.key === "ArrowUp" || e.key === "[" || e.code === "BracketLeft";
       const inTabs = document.activeElement && document.activeElement.getAttribute("role") === "tab";
