@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from scheduling.livechat.models import JobReq, JobReqAssignee, KnockoutQuestion
 from scheduling.models import Participant, Role, User
 
 YES_NO = ["Yes", "No"]
+_HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")
 PHONE_FIELD = ("off", "optional", "required")
 WHEN_UNAVAILABLE = ("note", "callback", "both", "none")
 MAX_QUESTIONS = 10
@@ -80,6 +82,8 @@ def check_origin(value: str) -> str:
         raise Invalid(f"{value[:80]!r} has an invalid port.", code="invalid_origin") from None
     default = {"https": 443, "http": 80}[parts.scheme]
     host = parts.hostname.lower()
+    if not _HOST.match(host):
+        raise Invalid(f"{value[:80]!r} is not a site origin; write it like https://jobs.example.com", code="invalid_origin")
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
