@@ -35,7 +35,8 @@ L = LiveStatus
 ONLINE_WINDOW = dt.timedelta(seconds=75)  # a console beats every 25 s: three missed beats and the seat is offline
 DEFAULT_NEXT_STEPS = ("Interview", "Screen", "Pipeline", "Not a fit")
 EVENT_EARLY = dt.timedelta(hours=1)  # booth and support queues open this long before the event starts
-MAIL_EVERY = dt.timedelta(minutes=10)  # at most one "new reply" email or text per chat in this time
+MAIL_EVERY = dt.timedelta(minutes=10)
+ALERT_EVERY = dt.timedelta(minutes=5)  # email alerts of waiting candidates, per recruiter  # at most one "new reply" email or text per chat in this time
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -224,6 +225,23 @@ async def position(session: AsyncSession, chat: LiveChat) -> int | None:
 # --------------------------------------------------------------------------- starting
 
 
+async def alert_waiting(session: AsyncSession, ctx: actions.Context, chat: LiveChat, label: str) -> None:
+    """Emails the queue's staff who asked for email alerts that a candidate is waiting (at most one per person per few minutes)."""
+    staff = await queue_staff_ids(session, chat.queue)
+    if not staff:
+        return
+    rows = await session.execute(
+        select(Agent, User).join(User, User.id == Agent.user_id).where(Agent.user_id.in_(staff), Agent.notify_email.is_(True))
+    )
+    for seat, user in rows:
+        if seat.last_alerted_at is not None and ctx.now - seat.last_alerted_at < ALERT_EVERY:
+            continue
+        seat.last_alerted_at = ctx.now
+        outbox.enqueue(session, user, "live_waiting", outbox.Mail(
+            subject=f"{chat.candidate_name} is waiting to chat: {label}",
+            body=f"{chat.candidate_name} is waiting to chat about {label}.\n\nTake the chat: {ctx.link('/live/console')}\n"), now=ctx.now)
+
+
 async def _issue_key(session: AsyncSession, chat: LiveChat, now: dt.datetime) -> str:
     token = secrets.token_urlsafe(32)  # 256 bits
     session.add(LiveChatKey(live_chat_id=chat.id, token_hash=token_hash(token), created_at=now))
@@ -306,6 +324,7 @@ async def start_job_chat(session: AsyncSession, ctx: actions.Context, job_id: in
         transcript.append(Append(key(chat.id), "bot", None, {"text": message, "bot": True}, now))
         return Started(chat, token, message, transcript)
     transcript.append(Append(key(chat.id), "bot", None, {"text": "Thanks! You're in line; a recruiter will be with you shortly.", "bot": True}, now))
+    await alert_waiting(session, ctx, chat, f"{job.title} ({job.company})")
     return Started(chat, token, "", transcript)
 
 
@@ -323,9 +342,9 @@ async def start_event_chat(session: AsyncSession, ctx: actions.Context, user: Us
             raise NotFound("No such company at this event.", code="company_not_found")
         if member is None or member.role != Role.TALENT.value:
             raise Forbidden("Booth chats are for the event's talents.", code="not_talent")
-        kind, queue = "booth", f"booth:{event.id}:{company.id}"
+        kind, queue, label = "booth", f"booth:{event.id}:{company.id}", f"the {company.name} booth"
     else:
-        kind, queue = "support", f"support:{event.id}"
+        kind, queue, label = "support", f"support:{event.id}", f"support at {event.name}"
     staff = await staffing(session, queue, now)
     status = L.WAITING if staff.online > 0 else L.AWAY
     chat = LiveChat(
@@ -342,6 +361,8 @@ async def start_event_chat(session: AsyncSession, ctx: actions.Context, user: Us
         return Started(existing, await _issue_key(session, existing, now), "")
     await session.flush()
     token = await _issue_key(session, chat, now)
+    if status == L.WAITING:
+        await alert_waiting(session, ctx, chat, label)
     text = "You're in line; someone will be with you shortly." if status == L.WAITING else \
         "Nobody can chat right now. Leave a note and we'll answer by email."
     return Started(chat, token, "" if status == L.WAITING else text, [Append(key(chat.id), "bot", None, {"text": text, "bot": True}, now)])

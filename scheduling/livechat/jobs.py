@@ -281,7 +281,7 @@ async def assign(session: AsyncSession, ctx: actions.Context, actor: User, job_i
     if job is None:
         raise NotFound("No such job req.", code="job_req_not_found")
     manager = await may_manage(session, job, actor)
-    if not manager and not (user_id == actor.id and await is_staff(session, actor)):
+    if not manager and not (user_id == actor.id and await _may_claim(session, job, actor)):
         raise NotFound("No such job req.", code="job_req_not_found")
     target = await session.get(User, user_id)
     if target is None or not await is_staff(session, target):
@@ -294,6 +294,14 @@ async def assign(session: AsyncSession, ctx: actions.Context, actor: User, job_i
     except IntegrityError:
         raise Conflict("That recruiter is already assigned.", code="already_assigned") from None
     return job
+
+
+async def _may_claim(session: AsyncSession, job: JobReq, user: User) -> bool:
+    """Recruiters and organizers of a job req's event claim it for themselves; a job req without an event is assigned by its managers."""
+    if job.event_id is None or job.archived:
+        return False
+    member = await actions.participation(session, job.event_id, user.id)
+    return member is not None and member.role in (Role.RECRUITER.value, Role.ORGANIZER.value)
 
 
 async def unassign(session: AsyncSession, actor: User, job_id: int, user_id: int) -> None:

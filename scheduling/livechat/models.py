@@ -102,6 +102,7 @@ class Agent(Base):
     notify_email: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class LiveChat(Base):
@@ -169,4 +170,35 @@ class LiveChatKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     live_chat_id: Mapped[int] = mapped_column(ForeignKey("live_chats.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LiveChatShare(Base):
+    """A chat's candidate forwarded to a colleague (Follow Up: Forward), with what was included.
+
+    `resume` lets the colleague download the chat's resume afterwards (scheduling.livechat.followup.resume_chat);
+    `transcript` records that the transcript went out. Forwarding the same chat to the same person again widens, never narrows, the row.
+    """
+
+    __tablename__ = "live_chat_shares"
+    __table_args__ = (UniqueConstraint("live_chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    live_chat_id: Mapped[int] = mapped_column(ForeignKey("live_chats.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    shared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resume: Mapped[bool] = mapped_column(Boolean, default=False)
+    transcript: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class FollowUpCalendar(Base):
+    """A recruiter's personal follow-up calendar: an event of its own where they are the one (direct-booking) recruiter
+    and candidates they send a booking link to become talents, so booking runs through the 1-1 chat core."""
+
+    __tablename__ = "live_followup_calendars"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

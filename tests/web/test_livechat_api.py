@@ -30,7 +30,7 @@ JOB = {
 
 async def _job(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock, **extra: Any) -> dict[str, Any]:
     w = await setup_event(client, engine, clock.now)
-    r = await client.post("/api/v1/job-reqs", headers=w["rec"], json={**JOB, **extra})
+    r = await client.post("/api/v1/job-reqs", headers=w["rec"], json={**JOB, "event_id": w["event_id"], **extra})
     assert r.status_code == 201, r.text
     job = r.json()
     r = await client.post(f"/api/v1/job-reqs/{job['id']}/assignees", headers=w["rec"], json={"user_id": w["ids"]["rec@example.test"]})
@@ -240,3 +240,19 @@ async def test_csv_export_neutralizes_formulas(client: httpx.AsyncClient, engine
     # Someone else's export doesn't hold this chat.
     other = await client.get("/api/v1/live-chats/export.csv", headers=w["admin"])
     assert len(list(csv.reader(io.StringIO(other.text)))) == 1
+
+
+async def test_who_may_claim_and_assign(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _job(client, engine, clock)
+    tal_id, rec_id = w["ids"]["tal@example.test"], w["ids"]["rec@example.test"]
+    r = await client.post(f"/api/v1/job-reqs/{w['job']['id']}/assignees", headers=w["tal"], json={"user_id": tal_id})
+    assert r.status_code == 404  # talents neither claim nor see job reqs
+    r = await client.post(f"/api/v1/job-reqs/{w['job']['id']}/assignees", headers=w["rec"], json={"user_id": tal_id})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "not_staff"
+    r = await client.post("/api/v1/job-reqs", headers=w["admin"], json=JOB)  # no event: only its managers assign
+    assert r.status_code == 201
+    r = await client.post(f"/api/v1/job-reqs/{r.json()['id']}/assignees", headers=w["rec"], json={"user_id": rec_id})
+    assert r.status_code == 404
+    assert (await client.get(f"/api/v1/job-reqs/{w['job']['id']}", headers=w["tal"])).status_code == 404
+    r = await client.put(f"/api/v1/job-reqs/{w['job']['id']}", headers=w["tal"], json=JOB)
+    assert r.status_code == 404

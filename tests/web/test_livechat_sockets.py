@@ -56,7 +56,7 @@ async def seed(base: str, db_url: str, recruiters: int = 1) -> dict[str, Any]:
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             w = await setup_event(client, engine, NOW)
-            r = await client.post("/api/v1/job-reqs", headers=w["rec"], json=JOB)
+            r = await client.post("/api/v1/job-reqs", headers=w["rec"], json={**JOB, "event_id": w["event_id"]})
             assert r.status_code == 201, r.text
             job = r.json()
             heads = [w["rec"]]

@@ -58,6 +58,7 @@ def upgrade() -> None:
     sa.Column('notify_email', sa.Boolean(), nullable=False),
     sa.Column('last_seen_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_assigned_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_alerted_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('active_chats >= 0', name=op.f('ck_live_agents_active_not_negative')),
     sa.CheckConstraint('capacity >= 1 AND capacity <= 20', name=op.f('ck_live_agents_capacity_range')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_live_agents_user_id_users'), ondelete='CASCADE'),
