@@ -249,6 +249,8 @@ class CandidateChat {
     this.noteOffered = false;
     this.position = null;
     this.stick = true;              // the log follows new lines
+    this.localPrechat = false;      // this page showed the assistant's exchange itself (see finishReplay)
+    this.shownAway = "";
     this.clockOffset = 0;           // server time minus device time, from the latest live event
     this.replayTimer = null;
   }
@@ -535,7 +537,9 @@ class CandidateChat {
       return;
     }
     this.save();
-    if (d.status === "away" && d.message) this.botSay(d.message);
+    this.localPrechat = true;
+    this.shownAway = d.status === "away" ? d.message || "" : "";
+    if (this.shownAway) this.botSay(this.shownAway);
     if (d.status === "waiting") this.showQueue(d.position, d.estimated_wait);
     this.setStatus(d.status);
     this.connect();
@@ -1015,10 +1019,11 @@ class CandidateChat {
     if (view.apply_url) this.applyUrl = webUrl(view.apply_url) || this.applyUrl;
     if (MODE === "continue" && view.job && !$("lc-sub").textContent) $("lc-sub").textContent = `${view.job.title} · ${view.job.company}`;
     if (!this.synced) {
-      // The whole log comes next (seq 1..msg.seq): build it off-screen and show it in one go, replacing what the
-      // assistant showed locally (the server keeps the same exchange), so nothing flickers or shows twice.
+      // The whole log comes next (seq 1..msg.seq): build it off-screen and show it in one go, so nothing flickers or
+      // shows twice. Right after this page's own start the assistant's exchange is already on screen: then the
+      // replay only adds what came after it (see finishReplay).
       this.welcomeSeq = msg.seq || 0;
-      this.replay = { upTo: msg.seq || 0, list: el("ol") };
+      this.replay = { upTo: msg.seq || 0, list: el("ol"), events: this.localPrechat ? [] : null };
       clearTimeout(this.replayTimer);
       this.replayTimer = setTimeout(() => this.finishReplay(), 4000);
       if (!this.replay.upTo) this.finishReplay();
@@ -1036,6 +1041,22 @@ class CandidateChat {
   finishReplay() {
     if (!this.replay) return;
     clearTimeout(this.replayTimer);
+    if (this.replay.events) {
+      // The server's copy of the pre-chat exchange (questions, then answers numbered prechat-N, then the away
+      // message this page already showed) is skipped; everything after it is shown.
+      const events = this.replay.events;
+      this.replay = null;
+      this.localPrechat = false;
+      this.synced = true;
+      let cut = -1;
+      events.forEach((e, i) => { if (e.kind === "message" && String(e.client_id || "").startsWith("prechat-")) cut = i; });
+      let rest = events.slice(cut + 1);
+      if (rest.length && rest[0].kind === "bot" && this.shownAway && (rest[0].body || {}).text === this.shownAway) rest = rest.slice(1);
+      for (const event of rest) this.apply(event);
+      this.scroll(true);
+      if (this.early.size) this.send({ type: "resume", after: this.seq });
+      return;
+    }
     const log = $("lc-log");
     const pending = [...log.querySelectorAll("li.lc-pending")];
     log.setAttribute("aria-live", "off");  // the history is not news: don't read it all out
@@ -1067,6 +1088,10 @@ class CandidateChat {
   }
 
   apply(event) {
+    if (this.replay && this.replay.events) {
+      this.replay.events.push(event);
+      return;
+    }
     const body = event.body || {};
     const live = event.seq > this.welcomeSeq;
     if (live && event.at) this.clockOffset = Date.parse(event.at) - Date.now() || 0;  // the device's clock may be off
