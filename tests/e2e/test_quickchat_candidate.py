@@ -369,6 +369,10 @@ async def test_a_qualified_candidate_waits_chats_with_the_recruiter_and_gets_the
         await expect(apply).to_have_attribute("target", "_blank")
         await expect(chat.get_by_label("Message", exact=True)).to_have_count(0)
         await shot(page, "quickchat-ended")
+        await chat.get_by_role("button", name="Start a new chat").click()
+        await expect(chat.get_by_role("heading", name="Chat with a recruiter")).to_be_visible()
+        await expect(chat.get_by_label("Your name")).to_be_focused()
+        await expect(chat.get_by_text("Do you have a CV handy?")).to_have_count(0)
 
 
 async def sign_in(page: Page, email: str) -> None:

@@ -627,6 +627,8 @@ class CandidateChat {
     if (this.recruiter && this.recruiter.name) {
       title.textContent = this.recruiter.name;
       sub.textContent = job ? `Recruiter · ${job.company}` : "Recruiter";
+      if (avatar.dataset.who === `${this.recruiter.name}|${this.recruiter.avatar_url || ""}`) return;
+      avatar.dataset.who = `${this.recruiter.name}|${this.recruiter.avatar_url || ""}`;
       avatar.replaceChildren();
       avatar.classList.add("lc-person");
       const picture = linkUrl(this.recruiter.avatar_url || "");
@@ -686,6 +688,8 @@ class CandidateChat {
     $("lc-title").textContent = "Chat with a recruiter";
     const avatar = $("lc-avatar");
     avatar.classList.remove("lc-person");
+    delete avatar.dataset.who;
+    avatar.replaceChildren(svgIcon("M4 5h16v11H9l-5 4z"));
     this.setStatusLine("");
     this.typingOff();
   }
