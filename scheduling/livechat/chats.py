@@ -210,6 +210,17 @@ async def waiting(session: AsyncSession, queue: str) -> list[Waiting]:
     return [Waiting(i, n, q or dt.datetime.min.replace(tzinfo=dt.UTC), t or "") for i, n, q, t in rows]
 
 
+async def open_notes(session: AsyncSession, queue: str) -> list[Waiting]:
+    """Notes left in a queue that nobody has answered yet, oldest first."""
+    rows = await session.execute(
+        select(LiveChat.id, LiveChat.candidate_name, LiveChat.updated_at, JobReq.title)
+        .outerjoin(JobReq, JobReq.id == LiveChat.job_req_id)
+        .where(LiveChat.queue == queue, LiveChat.status == L.NOTE.value, LiveChat.recruiter_id.is_(None))
+        .order_by(LiveChat.updated_at, LiveChat.id).limit(200)
+    )
+    return [Waiting(i, n, u, t or "") for i, n, u, t in rows]
+
+
 async def position(session: AsyncSession, chat: LiveChat) -> int | None:
     if chat.status != L.WAITING.value or chat.queued_at is None:
         return None

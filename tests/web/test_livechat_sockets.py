@@ -252,3 +252,27 @@ async def _two_nodes(pg_database: str, redis_url: str, tmp_path: Any) -> None:
             assert notices == 10
     finally:
         await engine.dispose()
+
+
+async def test_notes_reach_the_console_live_and_leave_when_answered(db_url: str, engine: Any) -> None:
+    with one_node(db_url) as base:
+        w = await seed(base, db_url)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await sign_in(client, "rec@example.test")
+            cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+            url = base.replace("http://", "ws://") + "/ws/live/console"
+            async with websockets.connect(url, origin=base, additional_headers={"Cookie": cookie}) as console:  # type: ignore[arg-type]
+                await console.send('{"type":"hello","v":1,"conn":"console-tab-2"}')
+                first = (await frames_until(console, lambda f: f["type"] == "queue"))[-1]
+                assert first["notes"] == []
+                start = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w, "Nadia"))).json()
+                assert start["status"] == "away"  # nobody available
+                r = await client.post(f"/api/v1/chats/{start['chat_id']}/note", headers={"Authorization": f"Bearer {start['token']}"},
+                                      json={"text": "Is the role open to juniors?"})
+                assert r.status_code == 201
+                noted = (await frames_until(console, lambda f: f["type"] == "queue" and f["notes"]))[-1]
+                assert [n["name"] for n in noted["notes"]] == ["Nadia"] and noted["waiting"] == []
+                r = await client.post(f"/api/v1/live-chats/{start['chat_id']}/messages", headers=w["rec"], json={"client_id": "n1", "text": "Yes!"})
+                assert r.status_code == 201
+                answered = (await frames_until(console, lambda f: f["type"] == "queue" and not f["notes"]))[-1]
+                assert answered["notes"] == []

@@ -228,8 +228,8 @@ async def candidate_note(call: ApiCall) -> Result:
                                              call.ctx.now)])
     pub = publisher(call)
     after(call, lambda: pub.safely(pub.status(chat.id)))
-    if was == L.WAITING.value:
-        after(call, lambda: pub.safely(pub.queue(chat.queue)))
+    after(call, lambda: pub.safely(pub.queue(chat.queue)))  # out of the waiting list, into the notes to answer
+    del was
     return 201, {"status": chat.status}
 
 
@@ -461,6 +461,9 @@ async def staff_message(call: ApiCall) -> Result:
     body = await call.body(ls.MessageIn)
     chat = await chats.staff_chat(call.session, call.path_int("chat_id"), user, call.ctx.now, lock=True)
     await chats.staff_may_write(call.session, chat, user, call.ctx.now)
+    if chat.status == L.NOTE.value:  # answering a note takes it off colleagues' lists
+        pub = publisher(call)
+        after(call, lambda: pub.safely(pub.queue(chat.queue)))
     text = conversations.message_body(body.text)
     entry, created = await _store_one(call, Append(chats.key(chat.id), "message", user.id, {**text, "name": user.name, "role": "recruiter"},
                                                    call.ctx.now, client_id=body.client_id))

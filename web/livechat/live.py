@@ -119,6 +119,8 @@ async def queue_frame(session: AsyncSession, queue: str, now: dt.datetime) -> di
         "type": "queue", "queue": queue, "label": await queue_label(session, queue),
         "waiting": [{"id": w.id, "name": w.name, "since": w.queued_at.isoformat(), "title": w.title} for w in waiting],
         "staffing": {"online": staff.online, "seats": staff.seats, "free": staff.free, "handle_seconds": staff.handle_seconds},
+        "notes": [{"id": n.id, "name": n.name, "since": n.queued_at.isoformat(), "title": n.title, "status": "note", "queue": queue}
+                  for n in await chats.open_notes(session, queue)],
     }
 
 

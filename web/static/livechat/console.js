@@ -363,11 +363,30 @@ class Console {
       }
     }
     this.renderQueues();
+    this.syncNotes(msg, first);
     if (fresh.length) {
       const w = fresh[0];
       const more = fresh.length > 1 ? ` and ${fresh.length - 1} more` : "";
       this.alerts.raise(`${w.name} is waiting${more}`, w.title ? `About ${w.title}` : "A candidate is waiting to chat.", null);
     }
+  }
+
+  // Notes left in this queue and not answered yet: new ones alert, ones a colleague answered disappear.
+  syncNotes(msg, first) {
+    if (!msg.notes) return;
+    const listed = new Set(msg.notes.map((n) => n.id));
+    let changed = false;
+    for (const [id, n] of this.notes) {
+      if (n.queue === msg.queue && !listed.has(id)) { this.notes.delete(id); changed = true; }
+    }
+    for (const n of msg.notes) {
+      if (!this.notes.has(n.id) && !this.chats.has(n.id)) {
+        this.notes.set(n.id, n);
+        changed = true;
+        if (!first) this.alerts.raise(`${n.name} left a note`, n.title ? `About ${n.title}` : "Answer it from your chats.", null);
+      }
+    }
+    if (changed) this.renderNotes();
   }
 
   dropWaiting(chatId) {
