@@ -256,3 +256,38 @@ async def test_who_may_claim_and_assign(client: httpx.AsyncClient, engine: Async
     assert (await client.get(f"/api/v1/job-reqs/{w['job']['id']}", headers=w["tal"])).status_code == 404
     r = await client.put(f"/api/v1/job-reqs/{w['job']['id']}", headers=w["tal"], json=JOB)
     assert r.status_code == 404
+
+
+async def test_booth_and_support_chats_at_a_live_event(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    import datetime as dt
+
+    w = await setup_event(client, engine, clock.now)
+    ev, company = w["event_id"], w["company_id"]
+    r = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["tal"], json={"company_id": company})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "event_not_live"  # the event starts tomorrow
+    clock.now = dt.datetime(2026, 3, 21, 9, 0, tzinfo=dt.UTC)
+    await _available(client, w["rec"])
+    r = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["tal"], json={"company_id": company})
+    assert r.status_code == 201 and r.json()["status"] == "waiting" and r.json()["position"] == 1
+    booth = r.json()
+    again = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["tal"], json={"company_id": company})
+    assert again.status_code == 201 and again.json()["chat_id"] == booth["chat_id"]  # one open chat per person and booth
+    r = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["rec"], json={"company_id": company})
+    assert r.status_code == 403  # booths are for talents
+    r = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["tal"], json={"company_id": 999})
+    assert r.status_code == 404
+
+    waiting = (await client.get("/api/v1/live-chats?status=waiting", headers=w["rec"])).json()
+    assert [c["id"] for c in waiting] == [booth["chat_id"]] and waiting[0]["kind"] == "booth"
+    r = await client.post("/api/v1/live-chats/take-next", headers=w["rec"])
+    assert r.status_code == 200 and r.json()["candidate"]["name"] == "Tal"
+
+    # Support: any member of the event reaches the organizers' queue (the admin organizes this event).
+    r = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["rec"], json={})
+    assert r.status_code == 201 and r.json()["status"] == "away"  # no organizer is available yet
+    await _available(client, w["admin"])
+    r = await client.post(f"/api/v1/events/{ev}/live-chats", headers=w["tal2"], json={})
+    assert r.status_code == 201 and r.json()["status"] == "waiting"
+    r = await client.get("/api/v1/live-chats?status=waiting", headers=w["admin"])
+    assert [c["kind"] for c in r.json()] == ["support"]
+    assert (await client.get("/api/v1/live-chats?status=waiting", headers=w["rec"])).json() == []  # not the recruiters' queue

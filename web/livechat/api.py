@@ -461,9 +461,10 @@ async def staff_message(call: ApiCall) -> Result:
     body = await call.body(ls.MessageIn)
     chat = await chats.staff_chat(call.session, call.path_int("chat_id"), user, call.ctx.now, lock=True)
     await chats.staff_may_write(call.session, chat, user, call.ctx.now)
-    if chat.status == L.NOTE.value:  # answering a note takes it off colleagues' lists
+    if chat.status == L.NOTE.value:  # answering a note takes it off colleagues' lists, and the candidate sees who answers
         pub = publisher(call)
         after(call, lambda: pub.safely(pub.queue(chat.queue)))
+        after(call, lambda: pub.safely(pub.status(chat.id)))
     text = conversations.message_body(body.text)
     entry, created = await _store_one(call, Append(chats.key(chat.id), "message", user.id, {**text, "name": user.name, "role": "recruiter"},
                                                    call.ctx.now, client_id=body.client_id))

@@ -359,8 +359,10 @@ class ConsoleSession:
         self.conn.send_message({"type": "ack", "chat": message.chat, "client_id": message.client_id, "seq": entry.seq})
         if created:
             await self.r.hub.publish(chats.key(message.chat), live.event_frame(message.chat, entry), skip=self.conn.conn_id)
-            if chat.status == L.NOTE.value:  # answering a note takes it off colleagues' lists
-                await live.Publisher(self.r).safely(live.Publisher(self.r).queue(chat.queue))
+            if chat.status == L.NOTE.value:  # answering a note takes it off colleagues' lists, and the candidate sees who answers
+                pub = live.Publisher(self.r)
+                await pub.safely(pub.queue(chat.queue))
+                await pub.safely(pub.status(chat.id))
 
 
 async def republish_queues(r: Resources) -> None:
