@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Executable, Select, bindparam, func, literal_column, select, union_all
+from sqlalchemy import BigInteger, Executable, Select, bindparam, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -330,3 +330,31 @@ async def confirmed_for_user(session: AsyncSession, user_id: int) -> list[ChatRe
             )
         ).scalars().all()
     )
+
+
+@dataclass(frozen=True)
+class UpcomingCall:
+    chat_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    other_name: str
+    event_name: str
+    event_tz: str
+
+
+async def upcoming_calls(session: AsyncSession, user_id: int, now: dt.datetime, within: dt.timedelta = dt.timedelta(hours=24)) -> list[UpcomingCall]:
+    """A person's confirmed 1-1 video chats running now or starting within `within`, soonest first (for the Chats console)."""
+    talent = aliased(User)
+    recruiter = aliased(User)
+    rows = await session.execute(
+        select(ChatRequest.id, ChatRequest.starts_at, ChatRequest.ends_at, ChatRequest.talent_id, talent.name, recruiter.name, Event.name,
+               Event.timezone)
+        .join(Event, Event.id == ChatRequest.event_id)
+        .join(talent, talent.id == ChatRequest.talent_id)
+        .join(recruiter, recruiter.id == ChatRequest.recruiter_id)
+        .where(or_(ChatRequest.talent_id == user_id, ChatRequest.recruiter_id == user_id), ChatRequest.status == "confirmed",
+               ChatRequest.ends_at > now, ChatRequest.starts_at < now + within)
+        .order_by(ChatRequest.starts_at).limit(50)
+    )
+    return [UpcomingCall(cid, start, end, rname if tid == user_id else tname, ename, etz)
+            for cid, start, end, tid, tname, rname, ename, etz in rows if start is not None and end is not None]

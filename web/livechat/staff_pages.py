@@ -94,7 +94,9 @@ async def console_page(request: Request, session: AsyncSession, user: User) -> R
         "chats": [_chat_summary(c, titles) for c in active], "notes": [_chat_summary(c, titles) for c in notes],
         "server_now": now.isoformat(), "ws": "/ws/live/console", "api": "/api/v1",
     }
-    return render(request, "livechat/staff_console.html", user, boot=_json(boot), staff=staff, has_queues=bool(queues), agent=agent)
+    calls = await queries.upcoming_calls(session, user.id, now)
+    return render(request, "livechat/staff_console.html", user, boot=_json(boot), staff=staff, has_queues=bool(queues), agent=agent,
+                  calls=calls, now=now)
 
 
 # --------------------------------------------------------------------------- history
