@@ -1,4 +1,4 @@
-"""Delivers outbox mail by SMTP, with retries and backoff; a message is sent at most once per success."""
+"""Delivers the outbox (mail by SMTP here; texts in scheduling.sms) with retries and backoff; a message is sent at most once per success."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling.models import OutboxMessage
@@ -37,11 +37,71 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
-class SmtpSender:
-    """Sends due outbox messages. Rows are claimed by a conditional update, so two app processes never both send one."""
+class OutboxSender:
+    """Sends due outbox rows of one channel. Rows are claimed by a conditional update with a lease, so two app processes
+    never both send one; a failure waits `backoff(attempts)`; an error with `permanent = True`, or the MAX_ATTEMPTS-th
+    failure, gives up. Subclasses say how one message goes out (`deliver`) and how its recipient shows in logs."""
+
+    channel = "email"
+    noun = "mail"
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def deliver(self, message: OutboxMessage) -> None:
+        raise NotImplementedError
+
+    def recipient(self, message: OutboxMessage) -> str:
+        return message.to_email
+
+    def _due(self, now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
+        # A "sending" row whose lease ran out belongs to a process that died mid-send.
+        return (OutboxMessage.channel == self.channel, OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+
+    async def send_due(self, now: dt.datetime, limit: int = 50) -> int:
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                ids = (
+                    await session.execute(select(OutboxMessage.id).where(*self._due(now)).order_by(OutboxMessage.id).limit(limit))
+                ).scalars().all()
+            sent = 0
+            for message_id in ids:
+                async with session.begin():
+                    claimed = await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == message_id, *self._due(now))
+                        .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
+                    )
+                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                        continue
+                    message = await session.get(OutboxMessage, message_id, populate_existing=True)
+                assert message is not None
+                error, permanent = "", False
+                try:
+                    await self.deliver(message)
+                except Exception as err:  # noqa: BLE001 -- whatever fails (even building the message), the row must not stay "sending"
+                    error, permanent = f"{type(err).__name__}: {err}", bool(getattr(err, "permanent", False))
+                async with session.begin():
+                    to = self.recipient(message)
+                    if not error:
+                        message.status, message.sent_at, message.last_error = "sent", now, ""
+                        sent += 1
+                    elif permanent or message.attempts >= MAX_ATTEMPTS:
+                        message.status, message.last_error = "failed", error
+                        log.error("giving up on %s %s to %s: %s", self.noun, message.id, to, error)
+                    else:
+                        message.status, message.last_error = "pending", error
+                        message.next_attempt_at = now + backoff(message.attempts)
+                        log.warning("%s %s to %s failed (attempt %s): %s", self.noun, message.id, to, message.attempts, error)
+                    session.add(message)
+            return sent
+
+
+class SmtpSender(OutboxSender):
+    """Sends due email rows by SMTP."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], smtp_url: str, mail_from: str) -> None:
-        self.sessionmaker = sessionmaker
+        super().__init__(sessionmaker)
         self.mail_from = mail_from
         parts = urlsplit(smtp_url)
         self.host = parts.hostname or "localhost"
@@ -51,53 +111,8 @@ class SmtpSender:
         self.password = unquote(parts.password) if parts.password else None
         self.start_tls = True if "starttls=1" in parts.query else None if not self.use_tls else False
 
-    async def send_due(self, now: dt.datetime, limit: int = 50) -> int:
-        async with self.sessionmaker() as session:
-            async with session.begin():
-                ids = (
-                    await session.execute(
-                        select(OutboxMessage.id)
-                        # A "sending" row whose lease ran out belongs to a process that died mid-send.
-                        .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now,
-                               OutboxMessage.channel == "email")
-                        .order_by(OutboxMessage.id)
-                        .limit(limit)
-                    )
-                ).scalars().all()
-            sent = 0
-            for message_id in ids:
-                async with session.begin():
-                    claimed = await session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id == message_id,
-                            OutboxMessage.status.in_(("pending", "sending")),
-                            OutboxMessage.next_attempt_at <= now,
-                        )
-                        .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
-                    )
-                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                        continue
-                    message = await session.get(OutboxMessage, message_id, populate_existing=True)
-                assert message is not None
-                error = ""
-                try:
-                    await aiosmtplib.send(
-                        build_email(message, self.mail_from), hostname=self.host, port=self.port, username=self.username,
-                        password=self.password, use_tls=self.use_tls, start_tls=self.start_tls, timeout=20,
-                    )
-                except Exception as err:  # noqa: BLE001 -- whatever fails (even building the mail), the row must not stay "sending"
-                    error = f"{type(err).__name__}: {err}"
-                async with session.begin():
-                    if not error:
-                        message.status, message.sent_at, message.last_error = "sent", now, ""
-                        sent += 1
-                    elif message.attempts >= MAX_ATTEMPTS:
-                        message.status, message.last_error = "failed", error
-                        log.error("giving up on mail %s to %s: %s", message.id, message.to_email, error)
-                    else:
-                        message.status, message.last_error = "pending", error
-                        message.next_attempt_at = now + backoff(message.attempts)
-                        log.warning("mail %s to %s failed (attempt %s): %s", message.id, message.to_email, message.attempts, error)
-                    session.add(message)
-            return sent
+    async def deliver(self, message: OutboxMessage) -> None:
+        await aiosmtplib.send(
+            build_email(message, self.mail_from), hostname=self.host, port=self.port, username=self.username,
+            password=self.password, use_tls=self.use_tls, start_tls=self.start_tls, timeout=20,
+        )

@@ -4,7 +4,6 @@ the outbox's sms rows (claim by conditional update, retries with the mail sender
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import random
 import re
@@ -17,10 +16,9 @@ import smpplib.client  # type: ignore[import-untyped]
 import smpplib.consts  # type: ignore[import-untyped]
 import smpplib.exceptions  # type: ignore[import-untyped]
 import smpplib.smpp  # type: ignore[import-untyped]
-from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduling.delivery import LEASE, MAX_ATTEMPTS, backoff
+from scheduling.delivery import OutboxSender
 from scheduling.errors import Invalid
 from scheduling.models import OutboxMessage
 
@@ -328,55 +326,18 @@ def gateway_for(url: str) -> Gateway:
 # -- the sender --------------------------------------------------------------------------------------------
 
 
-class SmsSender:
-    """Sends due sms rows of the outbox. Rows are claimed by a conditional update, so two app processes never
-    both send one; failures wait `backoff(attempts)`, a permanent one or the MAX_ATTEMPTS-th gives up."""
+class SmsSender(OutboxSender):
+    """Sends due text rows of the outbox through the gateway (the claim, lease and backoff are the mail sender's)."""
+
+    channel = "sms"
+    noun = "text"
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: Gateway) -> None:
-        self.sessionmaker = sessionmaker
+        super().__init__(sessionmaker)
         self.gateway = gateway
 
-    @staticmethod
-    def _due(now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
-        # A "sending" row whose lease ran out belongs to a process that died mid-send.
-        return (OutboxMessage.channel == "sms", OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.next_attempt_at <= now)
+    async def deliver(self, message: OutboxMessage) -> None:
+        await self.gateway.send(message.to_phone, message.body_text)
 
-    async def send_due(self, now: dt.datetime, limit: int = 50) -> int:
-        async with self.sessionmaker() as session:
-            async with session.begin():
-                ids = (
-                    await session.execute(select(OutboxMessage.id).where(*self._due(now)).order_by(OutboxMessage.id).limit(limit))
-                ).scalars().all()
-            sent = 0
-            for message_id in ids:
-                async with session.begin():
-                    claimed = await session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id == message_id, *self._due(now))
-                        .values(status="sending", attempts=OutboxMessage.attempts + 1, next_attempt_at=now + LEASE)
-                    )
-                    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                        continue
-                    message = await session.get(OutboxMessage, message_id, populate_existing=True)
-                assert message is not None
-                error, permanent = "", False
-                try:
-                    await self.gateway.send(message.to_phone, message.body_text)
-                except SmsError as err:
-                    error, permanent = str(err), err.permanent
-                except Exception as err:  # noqa: BLE001 -- whatever fails, the row must not stay "sending"
-                    error = f"{type(err).__name__}: {err}"
-                async with session.begin():
-                    to = mask_phone(message.to_phone)
-                    if not error:
-                        message.status, message.sent_at, message.last_error = "sent", now, ""
-                        sent += 1
-                    elif permanent or message.attempts >= MAX_ATTEMPTS:
-                        message.status, message.last_error = "failed", error
-                        log.error("giving up on text %s to %s: %s", message.id, to, error)
-                    else:
-                        message.status, message.last_error = "pending", error
-                        message.next_attempt_at = now + backoff(message.attempts)
-                        log.warning("text %s to %s failed (attempt %s): %s", message.id, to, message.attempts, error)
-                    session.add(message)
-            return sent
+    def recipient(self, message: OutboxMessage) -> str:
+        return mask_phone(message.to_phone)
