@@ -32,6 +32,7 @@ from web import api, netcheck, pages, rooms
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
 from web.livechat import candidate_pages, plain_pages, staff_pages
+from web.livechat import followup as live_followup
 from web.livechat import socket as live_socket
 from web.openapi import document
 from web.ratelimit import RateLimiter
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *rooms.routes,
         *netcheck.routes,
         *live_api.routes,
+        *live_followup.routes,
         *live_socket.routes,
         *candidate_pages.routes,
         *plain_pages.routes,

@@ -107,7 +107,7 @@ def _candidate_email(chat: LiveChat) -> str:
     return chat.candidate_email
 
 
-async def _job(session: AsyncSession, chat: LiveChat) -> JobReq | None:
+async def job_of(session: AsyncSession, chat: LiveChat) -> JobReq | None:
     return await session.get(JobReq, chat.job_req_id) if chat.job_req_id else None
 
 
@@ -134,11 +134,11 @@ def _notice(chat: LiveChat, user: User, now: dt.datetime, event: str, text: str,
 async def send_email(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int, *, subject: str, body: str,
                      copy_me: bool) -> Done:
     """An email to the candidate in the recruiter's words (signed with their address), a copy to the recruiter if asked, a notice in the transcript."""
-    chat = await followup_chat(session, chat_id, user, ctx.now, lock=True)
+    chat = await followup_chat(session, chat_id, user, ctx.now)
     to = _candidate_email(chat)
     subject = actions.one_line(subject, "subject", limit=MAX_SUBJECT)  # no line breaks: it becomes a mail header
     text = _text(body, "message", MAX_BODY, required=True)
-    job = await _job(session, chat)
+    job = await job_of(session, chat)
     mail = outbox.Mail(subject=subject, body=f"{text}{signature(user, job)}")
     done = Done(chat)
     done.sent.append(chats.outbox_row(to, chat.candidate_name, "live_followup_email", mail, ctx.now))
@@ -166,7 +166,7 @@ async def colleagues(session: AsyncSession, chat: LiveChat, user: User) -> list[
         event_ids.add(chat.event_id)
     if chat.company_id is not None:
         company_ids.add(chat.company_id)
-    job = await _job(session, chat)
+    job = await job_of(session, chat)
     if job is not None:
         ids.update(await jobs.assignee_ids(session, job.id))
         if job.created_by_id is not None:
@@ -238,7 +238,7 @@ async def transcript_text(session: AsyncSession, chat: LiveChat, tz: str | None)
 
 async def _profile(session: AsyncSession, ctx: actions.Context, chat: LiveChat, user: User, colleague: User, message: str, *,
                    resume_url: str | None, transcript: bool) -> str:
-    job = await _job(session, chat)
+    job = await job_of(session, chat)
     event = await session.get(Event, chat.event_id) if chat.event_id else None
     company = await session.get(Company, chat.company_id) if chat.company_id else None
     zone = timefmt.zone(colleague.timezone, event.timezone if event else "UTC")
@@ -282,7 +282,7 @@ async def _profile(session: AsyncSession, ctx: actions.Context, chat: LiveChat, 
 async def forward(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int, *, to_user_id: int | None, to_email: str | None,
                   message: str, include_resume: bool, include_transcript: bool, resume_url: Callable[[LiveChat], str]) -> Done:
     """Emails the candidate's profile (contact, answers, fields, notes; optionally the resume link and the transcript) to a colleague."""
-    chat = await followup_chat(session, chat_id, user, ctx.now, lock=True)
+    chat = await followup_chat(session, chat_id, user, ctx.now)
     email = (to_email or "").strip()
     if (to_user_id is None) == (not email):
         raise Invalid("Pick one colleague: by account or by email address.", code="invalid_recipient")
@@ -294,7 +294,7 @@ async def forward(session: AsyncSession, ctx: actions.Context, user: User, chat_
     share = await _share(session, ctx, chat, user, colleague, resume=resume, transcript=include_transcript)
     body = await _profile(session, ctx, chat, user, colleague, message, resume_url=resume_url(chat) if include_resume else None,
                           transcript=include_transcript)
-    job = await _job(session, chat)
+    job = await job_of(session, chat)
     mail = outbox.Mail(subject=f"{user.name} forwarded a candidate: {chat.candidate_name}{_about(job)}"[:300], body=body)
     done = Done(chat, colleague=colleague, share=share)
     done.sent.append(chats.outbox_row(colleague.email, colleague.name, "live_forward", mail, ctx.now))
@@ -448,13 +448,13 @@ def email_digest(email: str) -> str:
 async def send_schedule_link(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int, *, message: str,
                              link: Callable[[LiveChat, User], str]) -> Done:
     """Sends the candidate a signed link to book a follow-up in the recruiter's calendar: by email, and by text if they agreed to texts."""
-    chat = await followup_chat(session, chat_id, user, ctx.now, lock=True)
+    chat = await followup_chat(session, chat_id, user, ctx.now)
     to = _candidate_email(chat)
     cal = await calendar(session, user.id)
     if cal is None or not await open_slots(session, cal, ctx.now):
         raise Conflict("Your follow-up calendar has no free times: add some first.", code="no_availability")
     text = _text(message, "message", MAX_SCHEDULE_MESSAGE, required=False)
-    job = await _job(session, chat)
+    job = await job_of(session, chat)
     url = link(chat, user)
     days = LINK_LIFETIME.days
     intro = text or f"Thank you for chatting with me{_about(job)}. I'd like to continue our conversation in a short video call."
@@ -500,7 +500,7 @@ async def invitation(session: AsyncSession, chat_id: int, recruiter_id: int, dig
     cal = await calendar(session, recruiter.id)
     if cal is None:
         raise NotFound(INVALID_LINK, code="link_invalid")
-    return Invitation(chat, recruiter, cal, await _job(session, chat))
+    return Invitation(chat, recruiter, cal, await job_of(session, chat))
 
 
 async def candidate_account(session: AsyncSession, inv: Invitation) -> User | None:
@@ -566,7 +566,7 @@ async def book_followup(session: AsyncSession, ctx: actions.Context, inv: Invita
         raise Conflict("You already have a follow-up chat booked with this recruiter.", code="already_booked")
     if request is None:
         request = await actions.send_request(session, ctx, talent, inv.calendar.event.id, recruiter_id=inv.recruiter.id,
-                                             message=f"Follow-up after the live chat{_about(inv.job)}, booked from your link.")
+                                             message=f"Booked from your follow-up link after our live chat{_about(inv.job)}.")
     if request.status == ChatStatus.PENDING.value:
         request = await actions.accept(session, ctx, inv.recruiter, request.id)
     request = await actions.book(session, ctx, talent, request.id, start)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr, field_validator
 
-from web.schemas import Id, In
+from web.schemas import Id, In, WindowIn
 
 Short = Annotated[StrictStr, Field(max_length=500)]
 Key = Annotated[StrictStr, Field(min_length=1, max_length=40)]
@@ -254,4 +254,85 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | 
      201, False),
     ("get", "/api/v1/live-chats/{chat_id}/resume", "The chat's resume, as an attachment (the chat's staff only)", None, None, 200, False),
     ("delete", "/api/v1/job-reqs/{job_id}/assignees/{user_id}", "Unassign a recruiter", None, None, 204, False),
+]
+
+
+# --------------------------------------------------------------------------- Follow Up after a chat (web/livechat/followup.py)
+
+
+class FollowUpEmailIn(LiveIn):
+    subject: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    body: Annotated[StrictStr, Field(min_length=1, max_length=10_000)]
+    copy_me: StrictBool = False
+
+
+class FollowUpForwardIn(LiveIn):
+    """One of to_user_id (a colleague's account) or to_email (their account's address): forwards go to staff accounts only."""
+
+    to_user_id: Id | None = None
+    to_email: Annotated[StrictStr, Field(max_length=254)] | None = None
+    message: Annotated[StrictStr, Field(max_length=4000)] = ""
+    include_resume: StrictBool = False
+    include_transcript: StrictBool = False
+
+
+class FollowUpScheduleIn(LiveIn):
+    message: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
+class PersonRefOut(BaseModel):
+    id: int
+    name: str
+
+
+class FollowUpOut(BaseModel):
+    chat_id: int
+    action: Literal["email", "forward", "schedule"]
+    sent_to: list[str]
+    texted: bool = False
+    shared_with: PersonRefOut | None = None
+    resume: bool | None = None
+    transcript: bool | None = None
+    expires_at: str | None = None  # ISO 8601
+
+
+class FollowUpInfoOut(BaseModel):
+    """What the follow-up forms need: the candidate, colleagues to forward to, the caller's calendar, earlier forwards."""
+
+    chat_id: int
+    candidate: dict[str, Any]
+    resume: dict[str, Any] | None
+    colleagues: list[PersonRefOut]
+    calendar: dict[str, Any]
+    shares: list[dict[str, Any]]
+    page: str
+
+
+class FollowUpCalendarIn(LiveIn):
+    slot_minutes: Literal[15, 20, 30, 45, 60] | None = None
+    availability: list[WindowIn] = Field(default_factory=list, max_length=200)
+
+
+class FollowUpCalendarOut(BaseModel):
+    event_id: int | None
+    timezone: str
+    slot_minutes: int
+    availability: list[dict[str, Any]]
+    open_slots: int
+    upcoming: list[dict[str, Any]]
+
+
+OPERATIONS += [
+    ("get", "/api/v1/live-chats/{chat_id}/follow-up", "Follow up: colleagues to forward to, your calendar, earlier forwards", None, FollowUpInfoOut,
+     200, False),
+    ("post", "/api/v1/live-chats/{chat_id}/follow-up/email", "Follow up: email the candidate (a copy to you if asked)", FollowUpEmailIn,
+     FollowUpOut, 201, False),
+    ("post", "/api/v1/live-chats/{chat_id}/follow-up/forward", "Follow up: forward the candidate to a colleague (staff accounts only)",
+     FollowUpForwardIn, FollowUpOut, 201, False),
+    ("post", "/api/v1/live-chats/{chat_id}/follow-up/schedule", "Follow up: send the candidate a link to book a chat in your calendar",
+     FollowUpScheduleIn, FollowUpOut, 201, False),
+    ("get", "/api/v1/live-agent/follow-up-calendar", "My follow-up calendar: slot length and availability", None, FollowUpCalendarOut, 200,
+     False),
+    ("put", "/api/v1/live-agent/follow-up-calendar", "Set my follow-up calendar's availability (replaced as a whole) and slot length",
+     FollowUpCalendarIn, FollowUpCalendarOut, 200, False),
 ]
