@@ -103,11 +103,9 @@ def api(*, auth: bool = True) -> Callable[[Endpoint], Callable[[Request], Awaita
                                               {"WWW-Authenticate": 'Bearer realm="fairmeet"'})
                         call = ApiCall(request, session, user, ctx)
                         result = await fn(call)
-                for job in call.after_commit:
-                    try:
-                        await job()
-                    except Exception:
-                        log.exception("after-commit work of %s failed", request.url.path)
+                if call.after_commit:
+                    # Publishing happens beside the response, in order, not before it: the answer doesn't wait for the broadcast.
+                    r.hub.spawn(_after_commit(request.url.path, call.after_commit))
                 if isinstance(result, Later):
                     result = await result.fn()
             except DomainError as err:
@@ -130,6 +128,14 @@ def api(*, auth: bool = True) -> Callable[[Endpoint], Callable[[Request], Awaita
         return handler
 
     return deco
+
+
+async def _after_commit(path: str, jobs: list[Callable[[], Awaitable[None]]]) -> None:
+    for job in jobs:
+        try:
+            await job()
+        except Exception:
+            log.exception("after-commit work of %s failed", path)
 
 
 async def _bearer_user(request: Request, session: AsyncSession, now: dt.datetime) -> User | None:

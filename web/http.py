@@ -43,6 +43,7 @@ class Resources:
     netcheck: NetcheckPeers = field(default_factory=NetcheckPeers)  # network-check echo peers (web/netcheck.py)
     # Per-address limits where strangers write to live chat: starting chats, notes, uploads, lines over HTTP.
     live_limits: dict[str, RateLimiter] = field(default_factory=dict)
+    live_queue_pending: set[str] = field(default_factory=set)  # queues whose frame is about to be rebuilt (coalesced)
 
     def __post_init__(self) -> None:
         if not self.live_limits:

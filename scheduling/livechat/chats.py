@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +28,7 @@ from scheduling.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.livechat import estimate as est
 from scheduling.livechat import hours as hours_mod
 from scheduling.livechat import jobs
-from scheduling.livechat.models import Agent, JobReq, JobReqAssignee, LiveChat, LiveChatKey, LiveStatus
+from scheduling.livechat.models import Agent, JobReq, JobReqAssignee, LiveChat, LiveChatKey, LiveQueue, LiveStatus
 from scheduling.models import Company, Event, OutboxMessage, Participant, Role, User
 from scheduling.sms import normalize_phone
 
@@ -205,7 +206,7 @@ async def waiting(session: AsyncSession, queue: str) -> list[Waiting]:
         select(LiveChat.id, LiveChat.candidate_name, LiveChat.queued_at, JobReq.title)
         .outerjoin(JobReq, JobReq.id == LiveChat.job_req_id)
         .where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value)
-        .order_by(LiveChat.queued_at, LiveChat.id)
+        .order_by(LiveChat.ticket)
     )
     return [Waiting(i, n, q or dt.datetime.min.replace(tzinfo=dt.UTC), t or "") for i, n, q, t in rows]
 
@@ -222,15 +223,23 @@ async def open_notes(session: AsyncSession, queue: str) -> list[Waiting]:
 
 
 async def position(session: AsyncSession, chat: LiveChat) -> int | None:
-    if chat.status != L.WAITING.value or chat.queued_at is None:
+    if chat.status != L.WAITING.value or chat.ticket is None:
         return None
     ahead = (await session.execute(
-        select(func.count()).select_from(LiveChat).where(
-            LiveChat.queue == chat.queue, LiveChat.status == L.WAITING.value,
-            or_(LiveChat.queued_at < chat.queued_at, and_(LiveChat.queued_at == chat.queued_at, LiveChat.id < chat.id)),
-        )
+        select(func.count()).select_from(LiveChat).where(LiveChat.queue == chat.queue, LiveChat.status == L.WAITING.value,
+                                                         LiveChat.ticket < chat.ticket)
     )).scalar_one()
     return int(ahead) + 1
+
+
+async def take_ticket(session: AsyncSession, queue: str) -> int:
+    """The next place in `queue`'s line. The counter row stays locked until commit, so whoever takes the next ticket
+    sees this chat committed first: a position computed from tickets never rises."""
+    dialect = postgresql if session.bind is not None and session.bind.dialect.name == "postgresql" else sqlite
+    stmt = (dialect.insert(LiveQueue).values(queue=queue, last_ticket=1)
+            .on_conflict_do_update(index_elements=["queue"], set_={"last_ticket": LiveQueue.last_ticket + 1})
+            .returning(LiveQueue.last_ticket))
+    return int((await session.execute(stmt)).scalar_one())
 
 
 # --------------------------------------------------------------------------- starting
@@ -312,6 +321,7 @@ async def start_job_chat(session: AsyncSession, ctx: actions.Context, job_id: in
         candidate_phone=phone, sms_consent=bool(form.sms_consent and phone), fields=orjson.dumps(values).decode(), answers=orjson.dumps(answers).decode(),
         source_url=_url(form.source_url), current_url=_url(form.source_url), user_agent=form.user_agent[:300],
         start_key=form.start_key, queued_at=now if status == L.WAITING else None, created_at=now, updated_at=now,
+        ticket=await take_ticket(session, queue) if status == L.WAITING else None,
     )
     try:
         async with session.begin_nested():
@@ -362,6 +372,7 @@ async def start_event_chat(session: AsyncSession, ctx: actions.Context, user: Us
         kind=kind, queue=queue, event_id=event.id, company_id=company_id, status=status.value, candidate_name=user.name,
         candidate_email=user.email, talent_id=user.id, source_url=_url(source_url), current_url=_url(source_url),
         queued_at=now if status == L.WAITING else None, created_at=now, updated_at=now,
+        ticket=await take_ticket(session, queue) if status == L.WAITING else None,
     )
     try:
         async with session.begin_nested():
@@ -440,17 +451,21 @@ async def staff_chat(session: AsyncSession, chat_id: int, user: User, now: dt.da
 
 
 async def _claim(session: AsyncSession, chat_id: int, user: User, now: dt.datetime) -> bool:
+    """Claims a waiting chat, then a seat: every path locks a chat row before a seat row (ending a chat too), so
+    concurrent takes and ends wait for each other but never deadlock. No free seat raises, undoing the claim."""
+    claimed = await session.execute(
+        update(LiveChat).where(LiveChat.id == chat_id, LiveChat.status == L.WAITING.value)
+        .values(status=L.ACTIVE.value, recruiter_id=user.id, taken_at=now, updated_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
     seat = await session.execute(
         update(Agent).where(Agent.user_id == user.id, Agent.active_chats < Agent.capacity)
         .values(active_chats=Agent.active_chats + 1, last_assigned_at=now)
     )
     if seat.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("You're at your limit of chats at once; end one or raise the limit.", code="at_capacity")
-    claimed = await session.execute(
-        update(LiveChat).where(LiveChat.id == chat_id, LiveChat.status == L.WAITING.value)
-        .values(status=L.ACTIVE.value, recruiter_id=user.id, taken_at=now, updated_at=now)
-    )
-    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+    return True
 
 
 @dataclass
@@ -477,7 +492,7 @@ async def take(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
         if not queues:
             raise Conflict("You don't answer any queue now.", code="queue_empty")
         stmt = (select(LiveChat.id).where(LiveChat.queue.in_(queues), LiveChat.status == L.WAITING.value)
-                .order_by(LiveChat.queued_at, LiveChat.id).limit(1))
+                .order_by(LiveChat.queued_at, LiveChat.ticket, LiveChat.id).limit(1))
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         picked = (await session.execute(stmt)).scalar_one_or_none()
@@ -492,31 +507,36 @@ async def take(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
     return Taken(chat, notice)
 
 
-async def auto_assign(session: AsyncSession, ctx: actions.Context, queue: str) -> list[Taken]:
-    """Gives waiting chats to staff who chose automatic assignment: free seats first, longest idle first."""
+async def assign_one(session: AsyncSession, ctx: actions.Context, queue: str) -> Taken | None:
+    """Gives the queue's first waiting chat to a staff member who chose automatic assignment: online, with a free
+    seat, longest idle first; the next one is tried when a seat filled meanwhile. None when nothing can be assigned.
+    Run in a short transaction of its own, after the change that freed a seat or queued a chat has committed."""
     staff = await queue_staff_ids(session, queue)
     if not staff:
-        return []
+        return None
     now = ctx.now
-    out: list[Taken] = []
-    while True:
-        candidates = list((await session.execute(
-            select(Agent.user_id).where(Agent.user_id.in_(staff), Agent.available.is_(True), Agent.auto_assign.is_(True),
-                                        Agent.last_seen_at >= now - ONLINE_WINDOW, Agent.active_chats < Agent.capacity)
-            .order_by(Agent.last_assigned_at.is_not(None), Agent.last_assigned_at, Agent.user_id)
-        )).scalars())
-        first = (await session.execute(select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value)
-                                       .order_by(LiveChat.queued_at, LiveChat.id).limit(1))).scalar_one_or_none()
-        if not candidates or first is None:
-            return out
-        user = await session.get(User, candidates[0])
-        assert user is not None
+    stmt = select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value).order_by(LiveChat.ticket).limit(1)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    first = (await session.execute(stmt)).scalar_one_or_none()
+    if first is None:
+        return None
+    candidates = list((await session.execute(
+        select(Agent.user_id).where(Agent.user_id.in_(staff), Agent.available.is_(True), Agent.auto_assign.is_(True),
+                                    Agent.last_seen_at >= now - ONLINE_WINDOW, Agent.active_chats < Agent.capacity)
+        .order_by(Agent.last_assigned_at.is_not(None), Agent.last_assigned_at, Agent.user_id)
+    )).scalars())
+    for uid in candidates:
+        user = await session.get(User, uid)
+        if user is None:
+            continue
         try:
             async with session.begin_nested():
-                taken = await take(session, ctx, user, first)
-        except Conflict:
-            return out
-        out.append(taken)
+                return await take(session, ctx, user, first)
+        except Conflict as err:
+            if err.code != "at_capacity":
+                return None  # taken by hand meanwhile
+    return None
 
 
 def next_steps(event: Event | None) -> list[str]:

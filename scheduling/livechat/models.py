@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduling.db import Base, UTCDateTime
@@ -113,7 +113,7 @@ class LiveChat(Base):
 
     __tablename__ = "live_chats"
     __table_args__ = (
-        Index("ix_live_chats_queue_waiting", "queue", "status", "queued_at"),
+        Index("ix_live_chats_queue_waiting", "queue", "status", "ticket"),
         Index("ix_live_chats_recruiter_status", "recruiter_id", "status"),
         # One open booth or support chat per signed-in person and queue: a double click makes one chat.
         Index(
@@ -146,6 +146,9 @@ class LiveChat(Base):
     start_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The place in line: numbered per queue under the queue's counter lock (LiveQueue), so a later ticket is always
+    # committed after an earlier one and positions computed from tickets never rise.
+    ticket: Mapped[int | None] = mapped_column(BigInteger)
     taken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     first_reply_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -160,6 +163,15 @@ class LiveChat(Base):
     last_mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class LiveQueue(Base):
+    """A queue's ticket counter: taking a ticket locks the row until commit, so enqueues in one queue are serial."""
+
+    __tablename__ = "live_queues"
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_ticket: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class LiveChatKey(Base):

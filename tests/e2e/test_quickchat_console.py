@@ -429,7 +429,7 @@ async def test_automatic_assignment_alerts_a_recruiter_in_another_tab(demo_serve
     await rita.evaluate("() => { window.__hidden = true; document.dispatchEvent(new Event('visibilitychange')); }")
     chimes = await rita.evaluate("() => window.fairmeetConsoleChimes || 0")
     chat = await start_chat_any(demo_server, job_id, "Lea Auto")
-    assert chat["status"] == "active"
+    assert chat["status"] in ("waiting", "active")  # given to Rita right after the start commits
     tab = rita.get_by_role("tab", name=re.compile("Lea Auto"))
     await expect(tab).to_be_visible()
     await rita.wait_for_function("() => window.__notes.some(n => n.title === 'New chat: Lea Auto')")
@@ -447,7 +447,7 @@ async def test_automatic_assignment_alerts_a_recruiter_in_another_tab(demo_serve
 
 
 async def start_chat_any(server: LiveServer, job_id: int, name: str) -> dict[str, Any]:
-    """Starts a chat whatever status it lands in (automatic assignment makes it active at once)."""
+    """Starts a chat whatever status it lands in (automatic assignment gives it away right after it is queued)."""
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         config = (await client.get(f"/api/v1/job-reqs/{job_id}/chat-config")).json()
         answers = {str(q["id"]): q["choices"][0] for q in config["questions"]}

@@ -291,3 +291,57 @@ async def test_booth_and_support_chats_at_a_live_event(client: httpx.AsyncClient
     r = await client.get("/api/v1/live-chats?status=waiting", headers=w["admin"])
     assert [c["kind"] for c in r.json()] == ["support"]
     assert (await client.get("/api/v1/live-chats?status=waiting", headers=w["rec"])).json() == []  # not the recruiters' queue
+
+
+async def test_concurrent_starts_get_positions_that_never_rise(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _job(client, engine, clock)
+    await _available(client, w["rec"])
+    url = f"/api/v1/job-reqs/{w['job']['id']}/chats"
+    starts = await asyncio.gather(*(client.post(url, json=_candidate(w, f"P{n}")) for n in range(10)))  # 10: the per-address limit
+    assert all(r.status_code == 201 for r in starts), [r.text for r in starts]
+    first = {r.json()["chat_id"]: (r.json()["position"], r.json()["token"]) for r in starts}
+    later = {}
+    for chat_id, (_, tok) in first.items():
+        later[chat_id] = (await client.get(f"/api/v1/chats/{chat_id}", headers={"Authorization": f"Bearer {tok}"})).json()["position"]
+    assert sorted(later.values()) == list(range(1, 11))
+    assert all(later[c] <= first[c][0] for c in first), (first, later)
+
+
+async def test_ends_with_automatic_assignment_never_deadlock_or_overfill(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _job(client, engine, clock)
+    heads = [w["rec"]]
+    for n in range(3):
+        email = f"auto{n}@example.test"
+        r = await client.post(f"/api/v1/events/{w['event_id']}/participants", headers=w["admin"], json={
+            "email": email, "name": f"A{n}", "role": "recruiter", "company_id": w["company_id"], "password": "correct horse battery"})
+        h = await token(client, email)
+        assert (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/assignees", headers=h, json={"user_id": r.json()["user_id"]})).status_code == 201
+        heads.append(h)
+    for h in heads:
+        r = await client.put("/api/v1/live-agent", headers=h, json={"available": True, "capacity": 1, "auto_assign": True})
+        assert r.status_code == 200
+    url = f"/api/v1/job-reqs/{w['job']['id']}/chats"
+    for n in range(10):
+        assert (await client.post(url, json=_candidate(w, f"Q{n}"))).status_code == 201
+
+    async def settled(active: int) -> None:
+        for _ in range(100):
+            async with create_sessionmaker(engine)() as s:
+                n = (await s.execute(select(func.count()).select_from(LiveChat).where(LiveChat.status == "active"))).scalar_one()
+            if n == active:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{n} active chats, expected {active}")
+
+    await settled(4)  # every seat filled right after the chats queued
+    for expect_active in (4, 2):  # everyone ends their chat at once, twice: each freed seat is refilled while anyone waits
+        mine = [(await client.get("/api/v1/live-chats?status=active", headers=h)).json() for h in heads]
+        ends = await asyncio.gather(*(client.post(f"/api/v1/live-chats/{m[0]['id']}/end", headers=h, json={"next_step": "Screen", "outcome": "finished"})
+                                      for h, m in zip(heads, mine, strict=True)))
+        assert [r.status_code for r in ends] == [200] * 4, [r.text for r in ends]
+        await settled(expect_active)
+    async with create_sessionmaker(engine)() as s:
+        assert (await s.execute(select(func.count()).select_from(Agent).where(Agent.active_chats > Agent.capacity))).scalar_one() == 0
+        assert (await s.execute(select(func.count()).select_from(LiveChat).where(LiveChat.status == "waiting"))).scalar_one() == 0
+        per = (await s.execute(select(LiveChat.recruiter_id, func.count()).where(LiveChat.status == "active").group_by(LiveChat.recruiter_id))).all()
+        assert len(per) == 2 and all(n == 1 for _, n in per)

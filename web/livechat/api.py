@@ -127,11 +127,12 @@ async def _start_result(call: ApiCall, started: chats.Started, job_url: str | No
     estimate = None
     if position is not None:
         estimate = est.estimate(position, await chats.staffing(call.session, chat.queue, call.ctx.now)).as_dict()
-    taken = await chats.auto_assign(call.session, call.ctx, chat.queue) if chat.status == L.WAITING.value else []
-    await _after_takes(call, taken)
     pub = publisher(call)
-    after(call, lambda: pub.safely(pub.queue(chat.queue)))
-    status = "active" if any(t.chat.id == chat.id for t in taken) else chat.status
+    if chat.status == L.WAITING.value:
+        after(call, lambda: pub.safely(pub.fill_seats(chat.queue)))
+    else:
+        after(call, lambda: pub.safely(pub.queue(chat.queue)))
+    status = chat.status
     return 201, ls.StartChatOut(chat_id=chat.id, token=started.token, status=status,  # type: ignore[arg-type]
                                 position=position if status == "waiting" else None,
                                 estimated_wait=ls.Estimate.model_validate(estimate) if estimate and status == "waiting" else None,
@@ -403,13 +404,9 @@ async def put_agent(call: ApiCall) -> Result:
     body = await call.body(ls.AgentIn)
     agent = await chats.set_agent(call.session, user, call.ctx.now, **body.model_dump())
     queues = await chats.serving_queues(call.session, user, call.ctx.now)
-    taken: list[chats.Taken] = []
-    for q in queues:
-        taken += await chats.auto_assign(call.session, call.ctx, q)
-    await _after_takes(call, taken)
     pub = publisher(call)
     for q in queues:
-        after(call, lambda q=q: pub.safely(pub.queue(q)))
+        after(call, lambda q=q: pub.safely(pub.fill_seats(q)))
     return 200, _agent_out(agent, call.ctx.now)
 
 
@@ -493,9 +490,7 @@ async def end_chat(call: ApiCall) -> Result:
     pub = publisher(call)
     after(call, lambda: pub.safely(pub.status(chat.id)))
     if was == L.ACTIVE.value:
-        taken: list[chats.Taken] = await chats.auto_assign(call.session, call.ctx, chat.queue)
-        await _after_takes(call, taken)
-        after(call, lambda: pub.safely(pub.queue(chat.queue)))
+        after(call, lambda: pub.safely(pub.fill_seats(chat.queue)))
     return 200, await live.staff_view(call.session, chat)
 
 

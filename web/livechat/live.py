@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Any
@@ -16,12 +17,14 @@ from scheduling.livechat import estimate as est
 from scheduling.livechat.models import JobReq, LiveChat, LiveStatus
 from scheduling.models import Company, Event, User
 from signaling import livechat as lp
-from web.http import Resources
+from web.http import Resources, context_for
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
 L = LiveStatus
 CONTINUE_SALT = "fairmeet-live-continue"
+QUEUE_COALESCE = 0.05  # seconds
+MAX_ASSIGN_ROUNDS = 200
 CONTINUE_SECONDS = 7 * 24 * 3600
 
 
@@ -124,13 +127,18 @@ async def queue_frame(session: AsyncSession, queue: str, now: dt.datetime) -> di
     }
 
 
-def personal_queue(frame: dict[str, Any], chat_id: int) -> dict[str, Any] | None:
-    """A queue frame as one waiting candidate may see it: their position and estimate, nobody else's name."""
-    ids = [w["id"] for w in frame.get("waiting", ())]
-    if chat_id not in ids:
+def queue_positions(frame: dict[str, Any]) -> dict[int, int]:
+    return {w["id"]: n for n, w in enumerate(frame.get("waiting", ()), 1)}
+
+
+def personal_queue(positions: dict[int, int], staffing: dict[str, Any], chat_id: int, cap: int | None = None) -> dict[str, Any] | None:
+    """A queue frame as one waiting candidate may see it: their position (never above `cap`) and estimate, nobody else's name."""
+    position = positions.get(chat_id)
+    if position is None:
         return None
-    position = ids.index(chat_id) + 1
-    s = frame["staffing"]
+    if cap is not None:
+        position = min(position, cap)
+    s = staffing
     estimate = est.estimate(position, est.Staffing(s["online"], s["seats"], s["free"], float(s["handle_seconds"])))
     return {"type": "queue", "chat": chat_id, "position": position, "estimate": estimate.as_dict()}
 
@@ -163,9 +171,32 @@ class Publisher:
         await self.r.hub.publish(chats.key(chat_id), frame)
 
     async def queue(self, queue: str) -> None:
+        """Rebuilds and publishes a queue's frame; requests within QUEUE_COALESCE of each other make one frame (read after
+        all of them committed), so a burst of starts and takes costs one query and one broadcast."""
+        pending = self.r.live_queue_pending
+        if queue in pending:
+            return
+        pending.add(queue)
+        try:
+            await asyncio.sleep(QUEUE_COALESCE)
+        finally:
+            pending.discard(queue)
         async with self.r.sessionmaker() as session:
             frame = await queue_frame(session, queue, self.r.clock())
         await self.r.hub.publish(f"queue:{queue}", frame)
+
+    async def fill_seats(self, queue: str) -> None:
+        """Automatic assignment after a chat queued or a seat came free: one short transaction per chat given."""
+        for _ in range(MAX_ASSIGN_ROUNDS):
+            async with self.r.sessionmaker() as session, session.begin():
+                taken = await chats.assign_one(session, context_for(self.r), queue)
+                if taken is None:
+                    break
+                await conversations.store(await session.connection(), [taken.notice])
+                chat_id, recruiter_id = taken.chat.id, taken.chat.recruiter_id or 0
+            await self.status(chat_id)
+            await self.assigned(recruiter_id, chat_id)
+        await self.queue(queue)
 
     async def assigned(self, user_id: int, chat_id: int) -> None:
         await self.r.hub.publish(f"agent:{user_id}", {"type": "assigned", "chat": chat_id})

@@ -84,17 +84,11 @@ async def start(request: Request) -> Response:
         async with r.sessionmaker() as session, session.begin():
             started = await chats.start_job_chat(session, action_ctx, job_id, candidate)
             await conversations.store(await session.connection(), started.transcript)
-            taken = await chats.auto_assign(session, action_ctx, started.chat.queue) if started.chat.status == L.WAITING.value else []
-            if taken:
-                await conversations.store(await session.connection(), [t.notice for t in taken])
             chat_id, status, queue = started.chat.id, started.chat.status, started.chat.queue
     except DomainError as err:
         return again(err.message, status_for(err))
     pub = live.Publisher(r)
-    await pub.safely(pub.queue(queue))
-    for t in taken:
-        await pub.safely(pub.status(t.chat.id))
-        await pub.safely(pub.assigned(t.chat.recruiter_id or 0, t.chat.id))
+    r.hub.spawn(pub.safely(pub.fill_seats(queue) if status == L.WAITING.value else pub.queue(queue)))
     if status == L.REJECTED.value:
         return pages.render(request, "livechat/plain_sorry.html", None, title=job.title, job=job, message=started.message)
     response = RedirectResponse(_path(job_id, chat_id), status_code=303)

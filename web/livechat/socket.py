@@ -37,23 +37,35 @@ QUEUES_EVERY = dt.timedelta(seconds=60)
 L = LiveStatus
 
 
+# The last queue frame parsed, shared by every candidate connection of this process that receives it: a broadcast
+# to N waiting candidates is parsed once, not N times.
+_parsed: list[tuple[str, dict[int, int], dict[str, Any]]] = []
+
+
+def _parse_queue(frame: str) -> tuple[dict[int, int], dict[str, Any]]:
+    if _parsed and (_parsed[0][0] is frame or _parsed[0][0] == frame):
+        return _parsed[0][1], _parsed[0][2]
+    data = orjson.loads(frame)
+    positions, staffing = live.queue_positions(data), data["staffing"]
+    _parsed[:] = [(frame, positions, staffing)]
+    return positions, staffing
+
+
 class CandidateConn(Connection):
     """A candidate's connection: queue frames are cut down to their own position (never rising) and estimate."""
 
     __slots__ = ("chat_id", "position", "status")
 
-    def __init__(self, chat_id: int, status: str, *args: Any) -> None:
+    def __init__(self, chat_id: int, status: str, position: int | None, *args: Any) -> None:
         super().__init__(*args)
-        self.chat_id, self.status = chat_id, status
-        self.position: int | None = None
+        self.chat_id, self.status, self.position = chat_id, status, position
 
     def send(self, frame: str) -> None:
         if frame.startswith('{"type":"queue"'):
-            personal = live.personal_queue(orjson.loads(frame), self.chat_id)
+            positions, staffing = _parse_queue(frame)
+            personal = live.personal_queue(positions, staffing, self.chat_id, self.position)
             if personal is None:
                 return
-            if self.position is not None and personal["position"] > self.position:
-                personal["position"] = self.position
             self.position = personal["position"]
             super().send(encode(personal))
             return
@@ -144,7 +156,7 @@ class CandidateSession:
         self.chat_id, self.key, self.queue = chat.id, chats.key(chat.id), chat.queue
         self.view, self.queue_frame, self.missed = view, queue_frame, missed
         self.bucket, self.page_bucket = Bucket(20, 10), Bucket(5, 10)
-        self.conn = CandidateConn(chat.id, chat.status, hello.conn, 0, chat.candidate_name, "candidate", ws.send_text,
+        self.conn = CandidateConn(chat.id, chat.status, view.get("position"), hello.conn, 0, chat.candidate_name, "candidate", ws.send_text,
                                   lambda code, reason: _close(ws, code, reason))
 
     async def run(self) -> None:
@@ -361,7 +373,7 @@ class ConsoleSession:
             await self.r.hub.publish(chats.key(message.chat), live.event_frame(message.chat, entry), skip=self.conn.conn_id)
             if chat.status == L.NOTE.value:  # answering a note takes it off colleagues' lists, and the candidate sees who answers
                 pub = live.Publisher(self.r)
-                await pub.safely(pub.queue(chat.queue))
+                self.r.hub.spawn(pub.safely(pub.queue(chat.queue)))
                 await pub.safely(pub.status(chat.id))
 
 

@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('start_key', sa.String(length=64), nullable=True),
     sa.Column('recruiter_id', sa.Integer(), nullable=True),
     sa.Column('queued_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ticket', sa.BigInteger(), nullable=True),
     sa.Column('taken_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('first_reply_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ended_at', scheduling.db.UTCDateTime(timezone=True), nullable=True),
@@ -140,10 +141,15 @@ def upgrade() -> None:
     with op.batch_alter_table('live_chats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_live_chats_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_live_chats_job_req_id'), ['job_req_id'], unique=False)
-        batch_op.create_index('ix_live_chats_queue_waiting', ['queue', 'status', 'queued_at'], unique=False)
+        batch_op.create_index('ix_live_chats_queue_waiting', ['queue', 'status', 'ticket'], unique=False)
         batch_op.create_index('ix_live_chats_recruiter_status', ['recruiter_id', 'status'], unique=False)
         batch_op.create_index('uq_live_chats_open_talent', ['queue', 'talent_id'], unique=True, sqlite_where=sa.text("talent_id IS NOT NULL AND status IN ('waiting', 'active')"), postgresql_where=sa.text("talent_id IS NOT NULL AND status IN ('waiting', 'active')"))
 
+    op.create_table('live_queues',
+    sa.Column('queue', sa.String(length=64), nullable=False),
+    sa.Column('last_ticket', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('queue', name=op.f('pk_live_queues'))
+    )
     op.create_table('live_chat_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('live_chat_id', sa.Integer(), nullable=False),
@@ -185,6 +191,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_live_chat_keys_live_chat_id'))
 
     op.drop_table('live_chat_keys')
+    op.drop_table('live_queues')
     with op.batch_alter_table('live_chats', schema=None) as batch_op:
         batch_op.drop_index('uq_live_chats_open_talent', sqlite_where=sa.text("talent_id IS NOT NULL AND status IN ('waiting', 'active')"), postgresql_where=sa.text("talent_id IS NOT NULL AND status IN ('waiting', 'active')"))
         batch_op.drop_index('ix_live_chats_recruiter_status')
