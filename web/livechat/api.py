@@ -15,7 +15,7 @@ from starlette.routing import Route
 from scheduling import conversations
 from scheduling.conversations import Append, Entry
 from scheduling.errors import NotFound
-from scheduling.livechat import chats, export, files, jobs
+from scheduling.livechat import chats, export, files, followup, jobs
 from scheduling.livechat import estimate as est
 from scheduling.livechat import hours as hours_mod
 from scheduling.livechat.models import Agent, JobReq, LiveChat, LiveStatus
@@ -497,7 +497,7 @@ async def end_chat(call: ApiCall) -> Result:
 @api(auth=False)
 async def resume_file(call: ApiCall) -> Result:
     user = await staff_user(call)
-    chat = await chats.staff_chat(call.session, call.path_int("chat_id"), user, call.ctx.now)
+    chat = await followup.resume_chat(call.session, call.path_int("chat_id"), user, call.ctx.now)  # the chat's staff, or a colleague it was forwarded to
     if not chat.resume_file:
         raise NotFound("No resume in this chat.", code="no_resume")
     path = _upload_dir(call) / chat.resume_file

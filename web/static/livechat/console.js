@@ -1045,6 +1045,8 @@ class Console {
       dialog.close();
       this.removeChat(chat.id);
       this.toast(`Chat with ${chat.name} filed in History · ${step}${outcome === "follow_up" ? " · follow up" : ""}.`);
+      // Follow up: email, forward or offer a time, on a page of its own (a new tab: the chats here stay open).
+      if (outcome === "follow_up") window.open(`/live/chats/${chat.id}/follow-up`, "_blank", "noopener");
     });
   }
 
