@@ -31,7 +31,7 @@ from signaling.hub import Hub
 from web import api, netcheck, pages, rooms
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
-from web.livechat import candidate_pages, plain_pages, staff_pages
+from web.livechat import candidate_pages, event_pages, plain_pages, staff_pages
 from web.livechat import followup as live_followup
 from web.livechat import socket as live_socket
 from web.openapi import document
@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *live_followup.routes,
         *live_socket.routes,
         *candidate_pages.routes,
+        *event_pages.routes,
         *plain_pages.routes,
         *staff_pages.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -2084,8 +2084,85 @@ class Room {
   }
 }
 
+// ------------------------------------------------------------------------------------------ Need help?
+
+// The event's support chat in a drawer beside the call: a non-modal dialog, so the call's controls stay usable, holding
+// an iframe of /events/{id}/support?embed=1 (the candidate chat panel in its "event" mode, loaded on first open). The
+// frame and this page speak the widget's postMessage protocol, same origin only: we tell it whether it is shown and our
+// URL; it asks to close (Escape inside it) and counts replies that arrive while the drawer is closed.
+function setupHelp() {
+  const open = $("help-open");
+  const dialog = $("help-dialog");
+  const frame = $("help-frame");
+  if (!open || !dialog || !frame) return;
+  const badge = $("help-unread");
+  const tell = (shown) => {
+    if (frame.contentWindow && frame.dataset.loaded) {
+      frame.contentWindow.postMessage({ fairmeet: 1, type: "host", open: shown, url: window.location.href }, window.location.origin);
+    }
+  };
+  const setUnread = (n) => {
+    badge.textContent = String(n);
+    badge.hidden = !n;
+    open.setAttribute("aria-label", n ? `Need help? ${n} new ${n === 1 ? "message" : "messages"}` : "Need help?");
+  };
+  const load = () => {
+    if (frame.src) return;
+    frame.addEventListener("load", () => {
+      frame.dataset.loaded = "1";
+      if (dialog.open && dialog.contains(document.activeElement)) frame.focus();  // the panel then focuses its first control
+      tell(dialog.open);
+    }, { once: true });
+    frame.src = frame.dataset.src;
+  };
+  const show = () => {
+    load();
+    dialog.show();
+    open.setAttribute("aria-expanded", "true");
+    setUnread(0);
+    if (frame.dataset.loaded) {
+      frame.focus();
+      tell(true);
+    } else {
+      $("help-close").focus();
+    }
+  };
+  const hide = () => {
+    if (!dialog.open) return;
+    dialog.close();
+  };
+  dialog.addEventListener("close", () => {
+    open.setAttribute("aria-expanded", "false");
+    tell(false);
+    open.focus();
+  });
+  open.addEventListener("click", () => (dialog.open ? hide() : show()));
+  $("help-close").addEventListener("click", hide);
+  dialog.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      hide();
+    }
+  });
+  window.addEventListener("message", (e) => {
+    if (e.source !== frame.contentWindow || e.origin !== window.location.origin) return;
+    const msg = e.data;
+    if (!msg || msg.fairmeet !== 1) return;
+    if (msg.type === "close") hide();
+    else if (msg.type === "unread" && Number.isInteger(msg.n) && msg.n >= 0) setUnread(dialog.open ? 0 : Math.min(msg.n, 99));
+    else if (msg.type === "ready") tell(dialog.open);
+  });
+  // A support chat already going in this tab (candidate.js keeps its token in sessionStorage): run the panel at once,
+  // closed, so that replies count on the button after a reload too.
+  const saved = `fairmeet-event-support-${(frame.dataset.src.match(/^\/events\/(\d+)\//) || [])[1]}-`;
+  try {
+    if (Object.keys(sessionStorage).some((key) => key.startsWith(saved))) load();
+  } catch { /* no storage: the panel loads when opened */ }
+}
+
 // ------------------------------------------------------------------------------------------ start
 
+setupHelp();
 const room = new Room();
 window.fairmeetRoom = room;  // for debugging, and for the end-to-end tests
 room.init();

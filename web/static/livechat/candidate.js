@@ -1,10 +1,15 @@
 // The candidate's side of a live chat: the pre-chat assistant, the queue, the chat with a recruiter, notes and résumés.
-// A plain ES module with no build step, used by templates/livechat/cand_chat.html in three places (data-mode):
+// A plain ES module with no build step, used by templates/livechat/cand_chat.html in these places (data-mode):
 //   "widget"    inside the iframe that /widget.js adds to a job site; it talks to that page only by postMessage
 //   "page"      on the job req's own page, /jobs/{id}
 //   "continue"  on the page a "your recruiter answered" email or text links to
+//   "event"     a signed-in member at a live event: a company's booth (/events/{id}/booths/{company}) or the event's
+//               support (/events/{id}/support; with data-embed="1" inside the video room's help drawer, which speaks the
+//               widget's postMessage protocol from this same origin). No pre-chat questions: one "Start chat" click
+//               posts data-start-url with the session cookie and data-csrf; after that the chat is the same as QuickChat.
 // Server side: docs/livechat.md (the JSON API and the /ws/live socket). Text from data is always set with textContent.
-// The chat's token is kept in sessionStorage (keyed by job id; see `store`) so a reload resumes; it never goes into a URL.
+// The chat's token is kept in sessionStorage (keyed by job id, or by event, booth and person; see `store`) so a reload
+// resumes; it never goes into a URL.
 
 const root = document.getElementById("lc");
 const $ = (id) => document.getElementById(id);
@@ -13,7 +18,20 @@ const JOB = root && root.dataset.job ? Number(root.dataset.job) : null;
 const MODE = (root && root.dataset.mode) || "page";
 const LINK = (root && root.dataset.link) || "";
 const ALLOWED = new Set([window.location.origin, ...parseJson(root && root.dataset.origins, [])]);
-const STORE = JOB ? `fairmeet-chat-${JOB}` : `fairmeet-continue-${LINK}`;
+// Event mode: where the chat starts, with which CSRF token, for which booth (none: the event's support queue).
+const EVENT = MODE === "event" ? {
+  startUrl: root.dataset.startUrl || "",
+  csrf: root.dataset.csrf || "",
+  companyId: root.dataset.companyId ? Number(root.dataset.companyId) : null,
+  key: String(root.dataset.store || "event").replace(/[^A-Za-z0-9_-]/g, ""),
+} : null;
+// In a frame that talks to its host page: the widget on a job site, or the support panel in the video room's drawer.
+const FRAMED = MODE === "widget" || (MODE === "event" && root.dataset.embed === "1");
+const TEAM = (root && root.dataset.team) || "the recruiters";       // who answers, for "leave a note for …"
+const AGENT = (root && root.dataset.agent) || "Recruiter";          // under the name of whoever joined
+const HEADING = root ? document.getElementById("lc-title").textContent : "";
+const SUBTITLE = root ? document.getElementById("lc-sub").textContent : "";
+const STORE = JOB ? `fairmeet-chat-${JOB}` : EVENT ? `fairmeet-event-${EVENT.key}` : `fairmeet-continue-${LINK}`;
 const MAX_RESUME = 5 * 1024 * 1024;
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const PHONE_HINT = "Please include the country code, like +49 30 1234567.";
@@ -85,7 +103,7 @@ function fileSize(bytes) {
 // host page. Without either (plain http), the chat lives as long as the page.
 const store = {
   kind: null,
-  cookie: `fm_chat_${JOB || "continue"}`,
+  cookie: `fm_chat_${JOB || (EVENT ? `event_${EVENT.key}` : "continue")}`,
   detect() {
     if (this.kind) return this.kind;
     try {
@@ -127,14 +145,16 @@ const store = {
   },
 };
 
-async function api(path, { method = "GET", body, form, token } = {}) {
+// Calls go without cookies, on the chat's token; only an event chat's start goes with the session and the page's CSRF token.
+async function api(path, { method = "GET", body, form, token, csrf } = {}) {
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
+  if (csrf) headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(path, {
-      method, headers, credentials: "omit", cache: "no-store",
+      method, headers, credentials: csrf ? "same-origin" : "omit", cache: "no-store",
       body: form || (body !== undefined ? JSON.stringify(body) : undefined),
     });
   } catch {
@@ -159,15 +179,19 @@ async function api(path, { method = "GET", body, form, token } = {}) {
 
 // In the iframe, the only party we listen to is the page that embeds us (window.parent), on its exact origin: the
 // browser's own record of our ancestors when it keeps one, otherwise the referrer; either must be a site the job
-// req allows (the server's frame-ancestors says the same). We post to that one origin, never to "*".
+// req allows (the server's frame-ancestors says the same). We post to that one origin, never to "*". The video room's
+// help drawer is Fairmeet's own page: the same origin, the only one ALLOWED holds in event mode.
 const host = {
   origin: null,
   expected: null,
-  open: MODE !== "widget",
+  open: !FRAMED,
   url: "",
   readyWith: null,
   init() {
-    if (MODE !== "widget" || window.parent === window) return;
+    if (!FRAMED || window.parent === window) {
+      if (MODE !== "widget") this.open = true;
+      return;
+    }
     try {
       if (window.location.ancestorOrigins && window.location.ancestorOrigins.length) this.expected = window.location.ancestorOrigins[0];
     } catch { /* not offered */ }
@@ -193,7 +217,7 @@ const host = {
     if (first && this.readyWith !== null) this.post({ type: "ready", offered: this.readyWith });
   },
   post(msg) {
-    if (MODE !== "widget" || !this.origin) return;
+    if (!FRAMED || !this.origin) return;
     window.parent.postMessage({ ...msg, fairmeet: 1 }, this.origin);
   },
   ready(offered) {
@@ -264,7 +288,7 @@ class CandidateChat {
     $("lc-confirm-yes").addEventListener("click", () => this.end());
     if ($("lc-min")) $("lc-min").addEventListener("click", () => host.close());
     root.addEventListener("keydown", (e) => {
-      if (e.key === "Escape" && MODE === "widget") host.close();
+      if (e.key === "Escape" && FRAMED) host.close();
     });
     // Stay at the newest line while the reader is there, also when the log's box changes size (status line, footer).
     // A scroll event that arrives after a resize the observer hasn't seen yet says nothing about the reader: skip it.
@@ -286,6 +310,10 @@ class CandidateChat {
     });
     if (MODE === "continue") {
       this.bootContinue();
+      return;
+    }
+    if (MODE === "event") {
+      this.bootEvent();
       return;
     }
     const saved = store.load();
@@ -326,6 +354,10 @@ class CandidateChat {
   }
 
   async boot2(now = false) {
+    if (MODE === "event") {
+      this.offerEventStart(now);
+      return;
+    }
     if (!(await this.loadConfig())) return;
     host.ready(!!this.cfg.offered);
     if (!this.cfg.offered) {
@@ -370,6 +402,88 @@ class CandidateChat {
     this.token = r.data.token;
     this.save();
     this.connect();
+  }
+
+  // ---------------------------------------------------------------- event mode: a booth or the event's support
+
+  bootEvent() {
+    const saved = store.load();
+    host.ready(true);
+    if (saved && saved.chat && saved.token) {
+      this.resumeSaved(saved);
+      return;
+    }
+    this.offerEventStart();
+  }
+
+  // The person is signed in, so there is nothing to ask: one click starts the chat (or, now, starts it right away).
+  offerEventStart(now = false) {
+    this.botSay(root.dataset.intro || "Start a chat and someone will answer shortly.");
+    if (now) {
+      this.startEvent();
+      return;
+    }
+    const button = el("button", { type: "button", class: "btn primary lc-start", text: "Start chat" });
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      this.startEvent();
+    });
+    this.foot(button);
+    if (host.open && FRAMED) button.focus();
+  }
+
+  async startEvent() {
+    if (this.submitting) return;
+    this.submitting = true;
+    this.started = true;
+    this.foot(el("p", { class: "lc-wait muted", role: "status", text: "Connecting you…" }));
+    const source = (FRAMED && host.url) || window.location.href;
+    const body = { source_url: source };
+    if (EVENT.companyId) body.company_id = EVENT.companyId;
+    const r = await api(EVENT.startUrl, { method: "POST", body, csrf: EVENT.csrf });
+    this.submitting = false;
+    if (!r.ok) {
+      this.eventStartFailed(r);
+      return;
+    }
+    // A second start for a chat still open (another tab, a cleared store) answers with that chat and a new token:
+    // its whole log then replays below the greeting.
+    const d = r.data;
+    this.chatId = d.chat_id;
+    this.token = d.token;
+    this.pageSent = source;
+    this.waitSince = Date.now();
+    this.save();
+    this.localPrechat = true;
+    this.shownAway = d.status === "away" ? d.message || "" : "";
+    if (this.shownAway) this.botSay(this.shownAway);
+    if (d.status === "waiting") this.showQueue(d.position, d.estimated_wait);
+    this.setStatus(d.status);
+    this.connect();
+  }
+
+  eventStartFailed(r) {
+    const { code, message } = r.error;
+    this.started = false;
+    const again = () => el("button", { type: "button", class: "btn primary", text: "Try again", onclick: () => this.startEvent() });
+    if (r.status === 401) {
+      this.botSay("You've been signed out. Sign in again to chat.");
+      this.foot(el("div", { class: "lc-card" }, el("a", {
+        class: "btn primary", href: `/login?next=${encodeURIComponent(FRAMED && host.url ? new URL(host.url).pathname : window.location.pathname)}`,
+        target: FRAMED ? "_top" : null, text: "Sign in",
+      })));
+    } else if (code === "csrf") {
+      this.botSay("This page is out of date. Reload it to start a chat.");
+      this.foot(el("div", { class: "lc-card" }, el("button", { type: "button", class: "btn primary", text: "Reload", onclick: () => window.location.reload() })));
+    } else if (code === "event_not_live" || r.status === 403 || r.status === 404) {
+      this.botSay(message);  // closed, not for this person, or gone: trying again changes nothing
+      this.foot();
+    } else {
+      this.botSay(message);
+      this.foot(again());
+    }
+    const target = $("lc-foot").querySelector("a, button");
+    if (target) target.focus();
   }
 
   // ---------------------------------------------------------------- the assistant's questions, one at a time
@@ -596,7 +710,7 @@ class CandidateChat {
       this.noteOffered = false;
       this.setStatusLine(status !== "note" ? "" : this.recruiter && this.recruiter.name
         ? `${this.recruiter.name} is answering your note. Reply here; we'll email you when they write again.`
-        : "Your note is with the recruiters. We'll email you when they answer.");
+        : `Your note is with ${TEAM}. We'll email you when they answer.`);
     }
     if (status === before && $("lc-foot").childElementCount) return;  // a reconnect: keep what is being typed
     if (status === "rejected") {
@@ -606,7 +720,7 @@ class CandidateChat {
     } else if (status === "away") {
       this.foot(this.awayPanel());
     } else if (status === "waiting") {
-      this.foot(this.composer("You can write your question already; the recruiter will see it when they join."));
+      this.foot(this.composer(`You can write your question already; ${MODE === "event" ? "whoever answers" : "the recruiter"} will see it when they join.`));
       this.armNoteOffer();
     } else if (status === "active") {
       this.foot(this.composer());
@@ -626,7 +740,7 @@ class CandidateChat {
     const about = job ? `${job.title} · ${job.company}` : sub.textContent;
     if (this.recruiter && this.recruiter.name) {
       title.textContent = this.recruiter.name;
-      sub.textContent = job ? `Recruiter · ${job.company}` : "Recruiter";
+      sub.textContent = job ? `Recruiter · ${job.company}` : AGENT;
       if (avatar.dataset.who === `${this.recruiter.name}|${this.recruiter.avatar_url || ""}`) return;
       avatar.dataset.who = `${this.recruiter.name}|${this.recruiter.avatar_url || ""}`;
       avatar.replaceChildren();
@@ -685,7 +799,8 @@ class CandidateChat {
     Object.assign(this, new CandidateChat(), { stopped: false });
     $("lc-log").replaceChildren();
     $("lc-end").hidden = true;
-    $("lc-title").textContent = "Chat with a recruiter";
+    $("lc-title").textContent = HEADING || "Chat with a recruiter";
+    if (MODE === "event") $("lc-sub").textContent = SUBTITLE;
     const avatar = $("lc-avatar");
     avatar.classList.remove("lc-person");
     delete avatar.dataset.who;
@@ -713,12 +828,14 @@ class CandidateChat {
   }
 
   noteForm(canNote, canCall) {
-    const text = el("textarea", { id: "lc-note", rows: "3", maxlength: "4000", "aria-describedby": "lc-note-err" });
+    const email = MODE === "event" && root.dataset.email ? `We'll answer by email to ${root.dataset.email}.` : "";
+    const text = el("textarea", { id: "lc-note", rows: "3", maxlength: "4000", "aria-describedby": email ? "lc-note-hint lc-note-err" : "lc-note-err" });
     const call = canCall && canNote ? el("input", { type: "checkbox", id: "lc-callback" }) : null;
     const error = el("p", { id: "lc-note-err", class: "lc-err", role: "alert", hidden: true });
     const send = el("button", { type: "submit", class: "btn primary", text: canNote ? "Send note" : "Ask for a callback" });
     const form = el("form", { class: "lc-ask lc-noteform", novalidate: true },
-      el("label", { for: "lc-note", class: "lc-label" }, canNote ? "Leave a note for the recruiters" : "Anything we should know before we call? (optional)"),
+      el("label", { for: "lc-note", class: "lc-label" }, canNote ? `Leave a note for ${TEAM}` : "Anything we should know before we call? (optional)"),
+      email ? el("p", { id: "lc-note-hint", class: "muted small lc-hint", text: email }) : null,
       text,
       call ? el("label", { class: "choice", for: "lc-callback" }, call, "Please call me back as well") : null,
       error, el("div", { class: "actions" }, send));
@@ -807,7 +924,7 @@ class CandidateChat {
     const form = el("form", { class: "lc-compose" },
       el("label", { for: "lc-text", class: "lc-sr", text: "Message" }),
       hint ? el("p", { id: "lc-hint", class: "lc-hint muted small", text: hint }) : null,
-      el("div", { class: "lc-row" }, attach, input, send), file,
+      el("div", { class: "lc-row" }, root.dataset.resume === "off" ? null : attach, input, send), file,
       el("p", { class: "lc-upload", id: "lc-upload", role: "status", "aria-live": "polite", hidden: true }));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -1240,7 +1357,7 @@ class CandidateChat {
   }
 
   bumpUnread() {
-    if (MODE !== "widget" || host.open) return;
+    if (!FRAMED || host.open) return;
     this.unread += 1;
     host.post({ type: "unread", n: this.unread });
   }
