@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -84,6 +85,19 @@ async def server_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         return json_error(500, "server_error", "Something went wrong on our side; it has been logged.")
     return await pages.error_page(request, 500, "Something went wrong on our side; it has been logged.")
+
+
+_UNREACHABLE = ("too many clients", "too many connections", "connection refused", "could not connect", "database system is starting up",
+                "database system is shutting down", "connection was closed", "remaining connection slots")
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database that can't be reached right now (no connection slots left, restarting) is a reason to come back
+    shortly (503 busy); any other database error is a fault of ours (500)."""
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or any(s in str(exc.orig).lower() for s in _UNREACHABLE):
+        return await database_busy(request, exc)
+    return await server_error(request, exc)
 
 
 async def database_busy(request: Request, exc: Exception) -> Response:
@@ -182,5 +196,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                    https_only=settings.secure_cookies, max_age=14 * 24 * 3600),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error, PoolTimeout: database_busy, Exception: server_error})
+                    exception_handlers={HTTPException: http_error, PoolTimeout: database_busy, DBAPIError: database_error, Exception: server_error})
     return app

@@ -221,8 +221,8 @@ def test_two_nodes_one_winner_and_capacity(redis_url: str, tmp_path: Any) -> Non
 
 async def _two_nodes(pg_database: str, redis_url: str, tmp_path: Any) -> None:
     prefix = f"fm-test-{uuid.uuid4().hex[:8]}:"
-    with serve_process(pg_database, NOW, redis_url=redis_url, redis_prefix=prefix, log=tmp_path / "a.log") as (a, _), \
-            serve_process(pg_database, NOW, redis_url=redis_url, redis_prefix=prefix, log=tmp_path / "b.log") as (b, _):
+    with serve_process(pg_database, NOW, pool=10, redis_url=redis_url, redis_prefix=prefix, log=tmp_path / "a.log") as (a, _), \
+            serve_process(pg_database, NOW, pool=10, redis_url=redis_url, redis_prefix=prefix, log=tmp_path / "b.log") as (b, _):
         w = await seed(a, pg_database, recruiters=10)
         async with httpx.AsyncClient(base_url=a, timeout=60) as ca, httpx.AsyncClient(base_url=b, timeout=60) as cb:
             for i, h in enumerate(w["heads"]):
