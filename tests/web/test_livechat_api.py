@@ -345,3 +345,14 @@ async def test_ends_with_automatic_assignment_never_deadlock_or_overfill(client:
         assert (await s.execute(select(func.count()).select_from(LiveChat).where(LiveChat.status == "waiting"))).scalar_one() == 0
         per = (await s.execute(select(LiveChat.recruiter_id, func.count()).where(LiveChat.status == "active").group_by(LiveChat.recruiter_id))).all()
         assert len(per) == 2 and all(n == 1 for _, n in per)
+
+
+async def test_a_double_click_makes_one_chat(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _job(client, engine, clock)
+    await _available(client, w["rec"])
+    body = _candidate(w, start_key="dbl-click-7f3a9c2e")
+    first, second = await asyncio.gather(*(client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=body) for _ in range(2)))
+    assert sorted((first.status_code, second.status_code)) == [201, 409]
+    loser = second if second.status_code == 409 else first
+    assert loser.json()["error"]["code"] == "already_started" and "token" not in loser.text
+    assert await _count(engine, "waiting") == 1
