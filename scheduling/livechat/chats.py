@@ -539,6 +539,19 @@ async def assign_one(session: AsyncSession, ctx: actions.Context, queue: str) ->
     return None
 
 
+async def set_next_steps(session: AsyncSession, actor: User, event_id: int, steps: list[str]) -> Event:
+    """The organizers' list of next steps for the event's live chats (empty: the defaults)."""
+    event = await actions.get_event(session, event_id)
+    await actions.require_organizer(session, event, actor)
+    clean = [actions.one_line(x, "next step", limit=60) for x in steps if x.strip()]
+    if len(clean) > 12:
+        raise Invalid("An event has at most 12 next steps.", code="invalid_next_steps")
+    if len({c.casefold() for c in clean}) != len(clean):
+        raise Invalid("Each next step is listed once.", code="invalid_next_steps")
+    event.next_steps = "\n".join(clean)
+    return event
+
+
 def next_steps(event: Event | None) -> list[str]:
     if event is not None and event.next_steps.strip():
         return [s.strip() for s in event.next_steps.splitlines() if s.strip()]

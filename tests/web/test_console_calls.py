@@ -35,3 +35,21 @@ async def test_console_lists_todays_video_chats(client: httpx.AsyncClient, engin
     assert f'href="/chats/{chat["id"]}/room"' in console.text and "Join now" in console.text
     clock.now = dt.datetime(2026, 3, 21, 10, 5, tzinfo=dt.UTC)
     assert "No 1-1 video chats" in (await client.get("/live/console")).text  # over
+
+
+async def test_organizer_sets_next_steps_on_the_job_reqs_page(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await setup_event(client, engine, clock.now)
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    await client.post("/login", data={"email": "admin@example.test", "password": PW, "csrf": csrf.group(1), "next": "/"})
+    jobs_page = await client.get("/live/jobs")
+    assert "Next steps at your events" in jobs_page.text and "Interview\nScreen\nPipeline\nNot a fit" in jobs_page.text
+    token = re.search(r'name="csrf" value="([^"]+)"', jobs_page.text)
+    assert token
+    r = await client.post(f"/live/events/{w['event_id']}/next-steps", data={"csrf": token.group(1), "next_steps": "Offer\r\nKeep warm\r\n"})
+    assert r.status_code == 303
+    page = await client.get("/live/jobs")
+    assert "Next steps for Spring Fair saved." in page.text and "Offer\nKeep warm" in page.text
+    r = await client.post(f"/live/events/{w['event_id']}/next-steps", data={"csrf": token.group(1), "next_steps": "<script>x</script>\n" * 2})
+    assert "Each next step is listed once." in (await client.get("/live/jobs")).text

@@ -356,3 +356,23 @@ async def test_a_double_click_makes_one_chat(client: httpx.AsyncClient, engine: 
     loser = second if second.status_code == 409 else first
     assert loser.json()["error"]["code"] == "already_started" and "token" not in loser.text
     assert await _count(engine, "waiting") == 1
+
+
+async def test_organizers_set_the_next_steps(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _job(client, engine, clock)
+    url = f"/api/v1/events/{w['event_id']}/live-next-steps"
+    assert (await client.get(url, headers=w["rec"])).json()["next_steps"] == ["Interview", "Screen", "Pipeline", "Not a fit"]
+    r = await client.put(url, headers=w["rec"], json={"next_steps": ["Hire"]})
+    assert r.status_code == 403
+    r = await client.put(url, headers=w["admin"], json={"next_steps": ["Phone screen", "phone screen"]})
+    assert r.status_code == 422
+    r = await client.put(url, headers=w["admin"], json={"next_steps": ["Phone screen", "Onsite", "  ", "Talent pool"]})
+    assert r.status_code == 200 and r.json()["next_steps"] == ["Phone screen", "Onsite", "Talent pool"]
+    await _available(client, w["rec"])
+    chat = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w))).json()
+    detail = (await client.post(f"/api/v1/live-chats/{chat['chat_id']}/take", headers=w["rec"])).json()
+    assert detail["next_steps"] == ["Phone screen", "Onsite", "Talent pool"]
+    r = await client.post(f"/api/v1/live-chats/{chat['chat_id']}/end", headers=w["rec"], json={"next_step": "Interview", "outcome": "finished"})
+    assert r.status_code == 422
+    r = await client.post(f"/api/v1/live-chats/{chat['chat_id']}/end", headers=w["rec"], json={"next_step": "Onsite", "outcome": "finished"})
+    assert r.status_code == 200 and r.json()["next_step"] == "Onsite"

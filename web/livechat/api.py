@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from scheduling import conversations
+from scheduling import actions, conversations
 from scheduling.conversations import Append, Entry
 from scheduling.errors import NotFound
 from scheduling.livechat import chats, export, files, followup, jobs
@@ -508,6 +508,22 @@ async def resume_file(call: ApiCall) -> Result:
                                  "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
+@api(auth=False)
+async def get_next_steps(call: ApiCall) -> Result:
+    user = await staff_user(call)
+    event = await actions.get_event(call.session, call.path_int("event_id"))
+    await actions.require_member(call.session, event, user)
+    return 200, ls.NextStepsOut(next_steps=chats.next_steps(event))
+
+
+@api(auth=False)
+async def put_next_steps(call: ApiCall) -> Result:
+    user = await staff_user(call)
+    body = await call.body(ls.NextStepsIn)
+    event = await chats.set_next_steps(call.session, user, call.path_int("event_id"), body.next_steps)
+    return 200, ls.NextStepsOut(next_steps=chats.next_steps(event))
+
+
 CSV_HEADER = ("Chat", "Started", "Ended", "Candidate", "Email", "Phone", "Texts OK", "Job req", "Company", "Event", "Next step", "Outcome",
               "Recruiter", "Knockout answers", "Other answers", "Came from", "Notes", "Resume", "Transcript")
 
@@ -580,4 +596,6 @@ routes = [
     Route("/api/v1/live-chats/{chat_id:id}/messages", staff_messages, methods=["GET"]),
     Route("/api/v1/live-chats/{chat_id:id}/end", end_chat, methods=["POST"]),
     Route("/api/v1/live-chats/{chat_id:id}/resume", resume_file, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/live-next-steps", get_next_steps, methods=["GET"]),
+    Route("/api/v1/events/{event_id:id}/live-next-steps", put_next_steps, methods=["PUT"]),
 ]

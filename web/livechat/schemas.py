@@ -191,6 +191,14 @@ class AssigneeIn(LiveIn):
     user_id: Id
 
 
+class NextStepsIn(LiveIn):
+    next_steps: list[Annotated[StrictStr, Field(max_length=60)]] = Field(max_length=12)
+
+
+class NextStepsOut(BaseModel):
+    next_steps: list[str]
+
+
 class CandidateChatOut(BaseModel):
     """A chat as its candidate sees it (docs/livechat.md)."""
 
@@ -250,6 +258,9 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | 
     ("get", "/api/v1/live-chats/{chat_id}/messages", "Lines after ?after=SEQ", None, MessagesOut, 200, False),
     ("post", "/api/v1/live-chats/{chat_id}/end", "End with a next step, Finished or Follow up", EndIn, LiveChatOut, 200, False),
     ("get", "/api/v1/live-chats/export.csv", "Ended chats as CSV", None, None, 200, False),
+    ("get", "/api/v1/events/{event_id}/live-next-steps", "The event's next steps for ending live chats", None, NextStepsOut, 200, False),
+    ("put", "/api/v1/events/{event_id}/live-next-steps", "Set the event's next steps (organizers; empty: the defaults)", NextStepsIn,
+     NextStepsOut, 200, False),
     ("post", "/api/v1/chats/{chat_id}/resume", "Candidate: upload a resume (multipart field 'file'; PDF, DOC, DOCX by content; 5 MB)", None, None,
      201, False),
     ("get", "/api/v1/live-chats/{chat_id}/resume", "The chat's resume, as an attachment (the chat's staff only)", None, None, 200, False),

@@ -211,8 +211,13 @@ async def jobs_page(request: Request, session: AsyncSession, user: User) -> Resp
     mine = await jobs.visible_jobs(session, user) if staff else []
     claimable = await claimable_jobs(session, user, {j.id for j in mine}) if staff else []
     everything = [*mine, *claimable]
+    organized = list((await session.execute(
+        select(Event).join(Participant, Participant.event_id == Event.id)
+        .where(Participant.user_id == user.id, Participant.role == Role.ORGANIZER.value).order_by(Event.starts_at.desc()).limit(20)
+    )).scalars())
     return render(request, "livechat/staff_jobs.html", user, staff=staff, jobs=[j for j in mine if not j.archived],
-                  archived=[j for j in mine if j.archived], claimable=claimable,
+                  archived=[j for j in mine if j.archived], claimable=claimable, organized=organized,
+                  next_steps={e.id: chats.next_steps(e) for e in organized},
                   assignees=await _assignees(session, [j.id for j in everything]),
                   event_names=await _event_names(session, {j.event_id for j in everything}))
 
@@ -503,6 +508,13 @@ async def job_archive(request: Request, session: AsyncSession, user: User, form:
     return "/live/jobs"
 
 
+@form_action
+async def next_steps_save(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+    event = await chats.set_next_steps(session, user, _path_int(request, "event_id"), str(form.get("next_steps", "")).splitlines())
+    flash(request, f"Next steps for {event.name} saved.")
+    return "/live/jobs#next-steps"
+
+
 routes: list[BaseRoute] = [
     Route("/live/console", console_page, methods=["GET"]),
     Route("/live/history", history_page, methods=["GET"]),
@@ -515,4 +527,5 @@ routes: list[BaseRoute] = [
     Route("/live/jobs/{job_id:id}/assignees", job_assign, methods=["POST"]),
     Route("/live/jobs/{job_id:id}/assignees/{user_id:id}/remove", job_unassign, methods=["POST"]),
     Route("/live/jobs/{job_id:id}/archive", job_archive, methods=["POST"]),
+    Route("/live/events/{event_id:id}/next-steps", next_steps_save, methods=["POST"]),
 ]
