@@ -137,7 +137,7 @@ def one_line(text: str, label: str, *, required: bool = True, limit: int = 200) 
     text = text.strip()
     if required and not text:
         raise Invalid(f"The {label} is required.", code="invalid_input")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+    if any(ord(ch) < 32 or ord(ch) == 127 or ch in "\u0085\u2028\u2029" for ch in text):
         raise Invalid(f"The {label} can't contain line breaks or control characters.", code="invalid_input")
     if len(text) > limit:
         raise Invalid(f"The {label} is limited to {limit} characters.", code="invalid_input")

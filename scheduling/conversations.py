@@ -165,6 +165,8 @@ def message_body(text: str) -> dict[str, Any]:
     text = text.strip()
     if not text:
         raise Invalid("An empty message can't be sent.", code="empty_message")
+    if "\x00" in text:
+        raise Invalid("Messages can't contain NUL characters.", code="invalid_text")
     if len(text) > MAX_MESSAGE:
         raise Invalid(f"Messages are limited to {MAX_MESSAGE} characters.", code="too_long")
     return {"text": text}

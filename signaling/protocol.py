@@ -61,7 +61,7 @@ class Signal(_Msg):
 
 class Chat(_Msg):
     type: Literal["chat"]
-    client_id: str = Field(min_length=1, max_length=64)
+    client_id: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     text: str = Field(min_length=1, max_length=4000)
 
 

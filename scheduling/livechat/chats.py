@@ -443,7 +443,7 @@ async def staff_may_see(session: AsyncSession, chat: LiveChat, user: User, now: 
 async def staff_chat(session: AsyncSession, chat_id: int, user: User, now: dt.datetime, *, lock: bool = False) -> LiveChat:
     stmt = select(LiveChat).where(LiveChat.id == chat_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)  # what the lock protects, not an earlier read
     chat = (await session.execute(stmt)).scalar_one_or_none()
     if chat is None or not await staff_may_see(session, chat, user, now):
         raise NotFound("No such chat.", code="chat_not_found")
@@ -566,9 +566,11 @@ async def _free_seat(session: AsyncSession, chat: LiveChat) -> None:
 
 async def end_by_staff(
     session: AsyncSession, ctx: actions.Context, user: User, chat_id: int, *, next_step: str, outcome: str
-) -> tuple[LiveChat, Append | None]:
-    """Ends a chat (or records the next step of one the candidate ended) with its next step and Finished or Follow Up."""
+) -> tuple[LiveChat, Append | None, str]:
+    """Ends a chat (or records the next step of one the candidate ended) with its next step and Finished or Follow Up;
+    returns the chat, the notice to store, and the status it had."""
     chat = await staff_chat(session, chat_id, user, ctx.now, lock=True)
+    was = chat.status
     if chat.recruiter_id != user.id and not user.is_admin:
         raise Forbidden("Only the recruiter who has this chat can end it.", code="not_your_chat")
     event = await session.get(Event, chat.event_id) if chat.event_id else None
@@ -585,7 +587,7 @@ async def end_by_staff(
     elif chat.status != L.ENDED.value:
         raise Conflict("Only a chat you have taken can be ended.", code="not_active")
     chat.next_step, chat.outcome, chat.updated_at = next_step, outcome, ctx.now
-    return chat, notice
+    return chat, notice, was
 
 
 async def end_by_candidate(session: AsyncSession, ctx: actions.Context, chat: LiveChat) -> Append | None:
@@ -695,9 +697,10 @@ async def update_contact(session: AsyncSession, ctx: actions.Context, user: User
             raise Invalid("That is not an email address.", code="invalid_email")
         chat.candidate_email = accounts.normalize_email(email)
     if phone is not None:
-        chat.candidate_phone = normalize_phone(phone) if phone.strip() else ""
-        if not chat.candidate_phone:
-            chat.sms_consent = False
+        new_phone = normalize_phone(phone) if phone.strip() else ""
+        if new_phone != chat.candidate_phone:
+            chat.sms_consent = False  # consent to texts was given for the number the candidate typed, not another
+        chat.candidate_phone = new_phone
     if private_notes is not None:
         chat.private_notes = jobs._text(private_notes, "notes", 20_000)  # noqa: SLF001
     chat.updated_at = ctx.now

@@ -16,7 +16,7 @@ from scheduling import actions
 from scheduling.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.livechat import hours as hours_mod
 from scheduling.livechat.models import JobReq, JobReqAssignee, KnockoutQuestion
-from scheduling.models import Participant, Role, User
+from scheduling.models import Company, Participant, Role, User
 
 YES_NO = ["Yes", "No"]
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")
@@ -297,11 +297,23 @@ async def assign(session: AsyncSession, ctx: actions.Context, actor: User, job_i
 
 
 async def _may_claim(session: AsyncSession, job: JobReq, user: User) -> bool:
-    """Recruiters and organizers of a job req's event claim it for themselves; a job req without an event is assigned by its managers."""
+    """Who may claim a job req for themselves: the organizers of its event, and the event's recruiters of the company
+    it is for (matched by name). A job req without an event is assigned by its managers only."""
+    return await may_claim(session, job, user)
+
+
+async def may_claim(session: AsyncSession, job: JobReq, user: User) -> bool:
     if job.event_id is None or job.archived:
         return False
     member = await actions.participation(session, job.event_id, user.id)
-    return member is not None and member.role in (Role.RECRUITER.value, Role.ORGANIZER.value)
+    if member is None:
+        return False
+    if member.role == Role.ORGANIZER.value:
+        return True
+    if member.role != Role.RECRUITER.value or member.company_id is None:
+        return False
+    company = await session.get(Company, member.company_id)
+    return company is not None and company.name.strip().casefold() == job.company.strip().casefold()
 
 
 async def unassign(session: AsyncSession, actor: User, job_id: int, user_id: int) -> None:

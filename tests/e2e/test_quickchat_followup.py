@@ -31,7 +31,7 @@ async def ended_chat(server: LiveServer, job_id: int, recruiter_email: str) -> i
             name="Nia Candidate", email="nia@mail.example", answers=answers))
         assert started.chat.status == "waiting", started.chat.status
         await chats.take(session, ctx, recruiter, started.chat.id)
-        chat, _ = await chats.end_by_staff(session, ctx, recruiter, started.chat.id, next_step="Interview", outcome="follow_up")
+        chat, _, _ = await chats.end_by_staff(session, ctx, recruiter, started.chat.id, next_step="Interview", outcome="follow_up")
         return chat.id
 
     chat_id: int = await server.run(run)

@@ -376,3 +376,21 @@ async def test_organizers_set_the_next_steps(client: httpx.AsyncClient, engine: 
     assert r.status_code == 422
     r = await client.post(f"/api/v1/live-chats/{chat['chat_id']}/end", headers=w["rec"], json={"next_step": "Onsite", "outcome": "finished"})
     assert r.status_code == 200 and r.json()["next_step"] == "Onsite"
+
+
+async def test_review_findings_stay_fixed(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """A security review's findings: claims across companies, time zones that are folders, line separators in names."""
+    w = await _job(client, engine, clock, hours={"tz": "Europe/Berlin", "days": {"0": [["09:00", "17:00"]]}})
+    r = await client.post(f"/api/v1/events/{w['event_id']}/companies", headers=w["admin"], json={"name": "Globex"})
+    globex = r.json()["id"]
+    r = await client.post(f"/api/v1/events/{w['event_id']}/participants", headers=w["admin"], json={
+        "email": "gx@example.test", "name": "Gus", "role": "recruiter", "company_id": globex, "password": "correct horse battery"})
+    gus = await token(client, "gx@example.test")
+    r = await client.post(f"/api/v1/job-reqs/{w['job']['id']}/assignees", headers=gus, json={"user_id": r.json()["user_id"]})
+    assert r.status_code == 404  # Acme's job req: a Globex recruiter at the same event can't claim it
+    assert (await client.get(f"/api/v1/job-reqs/{w['job']['id']}", headers=gus)).status_code == 404
+
+    r = await client.get(f"/api/v1/job-reqs/{w['job']['id']}/chat-config?tz=Europe")
+    assert r.status_code == 200 and r.json()["hours"]
+    r = await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json={**_candidate(w), "name": "Eve\u2028Bcc: x@evil.example"})
+    assert r.status_code == 422

@@ -276,3 +276,44 @@ async def test_notes_reach_the_console_live_and_leave_when_answered(db_url: str,
                 assert r.status_code == 201
                 answered = (await frames_until(console, lambda f: f["type"] == "queue" and not f["notes"]))[-1]
                 assert answered["notes"] == []
+
+
+async def test_a_colleague_watching_a_waiting_chat_stops_seeing_it_once_it_is_taken(db_url: str, engine: Any) -> None:
+    with one_node(db_url) as base:
+        w = await seed(base, db_url, recruiters=2)  # Rec and R0, both on the job req
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await client.put("/api/v1/live-agent", headers=w["rec"], json={"available": True})
+            start = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w, "Vera"))).json()
+            await sign_in(client, "r0@example.test")
+            cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+            url = base.replace("http://", "ws://") + "/ws/live/console"
+            async with websockets.connect(url, origin=base, additional_headers={"Cookie": cookie}) as colleague:  # type: ignore[arg-type]
+                await colleague.send('{"type":"hello","v":1,"conn":"colleague-1"}')
+                await frames_until(colleague, lambda f: f["type"] == "welcome")
+                await colleague.send(orjson.dumps({"type": "watch", "chat": start["chat_id"], "last_seq": None}).decode())
+                await frames_until(colleague, lambda f: f["type"] == "watching")  # waiting: the queue's staff may look
+                r = await client.post(f"/api/v1/live-chats/{start['chat_id']}/take", headers=w["rec"])
+                assert r.status_code == 200
+                gone = await frames_until(colleague, lambda f: f["type"] == "unwatched")
+                assert gone[-1]["chat"] == start["chat_id"]
+                await client.post(f"/api/v1/chats/{start['chat_id']}/messages", headers={"Authorization": f"Bearer {start['token']}"},
+                                  json={"client_id": "v1", "text": "private to Rec"})
+                with pytest.raises(TimeoutError):
+                    await frames_until(colleague, lambda f: f["type"] in ("event", "typing") and f.get("chat") == start["chat_id"], 1.5)
+
+
+async def test_candidate_socket_refuses_floods_and_control_characters(db_url: str, engine: Any) -> None:
+    with one_node(db_url) as base:
+        w = await seed(base, db_url)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            await client.put("/api/v1/live-agent", headers=w["rec"], json={"available": True})
+            start = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w, "Flo"))).json()
+        async with candidate(base, start["chat_id"], start["token"]) as ws:
+            await frames_until(ws, lambda f: f["type"] == "welcome")
+            await ws.send(orjson.dumps({"type": "chat", "client_id": "a\u0000b", "text": "hi"}).decode())
+            bad = await frames_until(ws, lambda f: f["type"] == "error")
+            assert bad[-1]["code"] == "invalid_message"
+            for _ in range(12):
+                await ws.send('{"type":"resume","after":0}')
+            limited = await frames_until(ws, lambda f: f["type"] == "error" and f["code"] == "rate_limited")
+            assert limited[-1]["code"] == "rate_limited"

@@ -178,7 +178,7 @@ async def test_a_recruiter_of_another_event_cannot_see_the_job_req(client: httpx
         other = await actions.create_event(s, ctx, w.admin, name="Autumn Fair", timezone="Europe/Berlin", starts_at=clock.now + dt.timedelta(days=5),
                                            ends_at=clock.now + dt.timedelta(days=6), fmt=actions.ChatFormat())
         company = await actions.add_company(s, w.admin, other.id, name="Other Co")
-        job = await jobs.create_job(s, ctx, w.organizer, jobs.JobReqSettings(title="Event Job", company="Acme", event_id=w.event_id), [])
+        job = await jobs.create_job(s, ctx, w.organizer, jobs.JobReqSettings(title="Event Job", company="Acme Robotics", event_id=w.event_id), [])
     await add_recruiter(sm, clock.now, w, "stranger@example.test", "Sam Stranger", event_id=other.id, company_id=company.id)
     await sign_in(client, "stranger@example.test")
     assert (await client.get(f"/live/jobs/{job.id}")).status_code == 404
@@ -204,7 +204,7 @@ async def test_organizer_assigns_and_unassigns_the_events_recruiters(client: htt
     w = await make_world(sm, clock.now, recruiters=2)
     async with sm() as s, s.begin():
         job = await jobs.create_job(s, actions.Context(now=clock.now), w.organizer,
-                                    jobs.JobReqSettings(title="Event Job", company="Acme", event_id=w.event_id), [])
+                                    jobs.JobReqSettings(title="Event Job", company="Acme Robotics", event_id=w.event_id), [])
     await sign_in(client, "org@example.test")
     page = await client.get(f"/live/jobs/{job.id}")
     assert "Rita Recruiter 1" in page.text
@@ -241,7 +241,7 @@ async def ended_chat(sm: async_sessionmaker[AsyncSession], now: dt.datetime, job
                                          conversations.Append(key, "message", recruiter.id, {"text": "Welcome!", "name": recruiter.name,
                                                                                              "role": "recruiter"}, now, client_id="r1")])
         await chats.update_contact(s, ctx, recruiter, started.chat.id, name=None, email=None, phone=None, private_notes=f"Notes on {name}")
-        chat, notice = await chats.end_by_staff(s, ctx, recruiter, started.chat.id, next_step=next_step, outcome="finished")
+        chat, notice, _ = await chats.end_by_staff(s, ctx, recruiter, started.chat.id, next_step=next_step, outcome="finished")
         if notice is not None:
             await conversations.store(conn, [notice])
         return chat.id

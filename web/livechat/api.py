@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from scheduling import actions, conversations
+from scheduling import actions, conversations, timefmt
 from scheduling.conversations import Append, Entry
 from scheduling.errors import NotFound
 from scheduling.livechat import chats, export, files, followup, jobs
@@ -106,6 +106,8 @@ async def chat_config(call: ApiCall) -> Result:
     else:
         state = "away" if job.when_unavailable != "none" else "unavailable"
     tz = call.request.query_params.get("tz", "")
+    if not timefmt.is_valid_zone(tz):
+        tz = ""
     qs = await jobs.questions(call.session, job.id)
     body = {
         "job": {"id": job.id, "title": job.title, "company": job.company, "location": job.location, "apply_url": job.apply_url or None,
@@ -482,9 +484,7 @@ async def staff_messages(call: ApiCall) -> Result:
 async def end_chat(call: ApiCall) -> Result:
     user = await staff_user(call)
     body = await call.body(ls.EndIn)
-    before = await call.session.get(LiveChat, call.path_int("chat_id"))
-    was = before.status if before else None
-    chat, notice = await chats.end_by_staff(call.session, call.ctx, user, call.path_int("chat_id"), next_step=body.next_step, outcome=body.outcome)
+    chat, notice, was = await chats.end_by_staff(call.session, call.ctx, user, call.path_int("chat_id"), next_step=body.next_step, outcome=body.outcome)
     if notice is not None:
         await _store(call, [notice])
     pub = publisher(call)

@@ -74,6 +74,40 @@ class CandidateConn(Connection):
         super().send(frame)
 
 
+class ConsoleConn(Connection):
+    """A staff console's connection. When a watched chat changes status (taken, ended), who may see it is checked again
+    before anything more of it is sent: frames of that chat wait until the check, and are dropped if access is gone."""
+
+    __slots__ = ("held_for", "recheck")
+
+    def __init__(self, recheck: Any, *args: Any) -> None:
+        super().__init__(*args)
+        self.recheck = recheck
+        self.held_for: dict[int, list[str]] = {}
+
+    def send(self, frame: str) -> None:
+        if self.held is None and frame.startswith(('{"type":"status"', '{"type":"event"', '{"type":"typing"', '{"type":"page"')):
+            chat_id = orjson.loads(frame).get("chat")
+            if isinstance(chat_id, int):
+                waiting = self.held_for.get(chat_id)
+                if waiting is not None:
+                    waiting.append(frame)
+                    return
+                if frame.startswith('{"type":"status"'):
+                    self.held_for[chat_id] = [frame]
+                    self.recheck(chat_id)
+                    return
+        super().send(frame)
+
+    def resolve(self, chat_id: int, allowed: bool) -> None:
+        frames = self.held_for.pop(chat_id, [])
+        if allowed:
+            for frame in frames:
+                super().send(frame)
+        else:
+            super().send(encode({"type": "unwatched", "chat": chat_id, "reason": "You no longer have access to this chat."}))
+
+
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
         await ws.close(code=code, reason=reason)
@@ -148,7 +182,8 @@ async def candidate_socket(ws: WebSocket) -> None:
 
 
 class CandidateSession:
-    __slots__ = ("bucket", "chat_id", "conn", "key", "missed", "page_bucket", "queue", "queue_frame", "r", "view", "ws")
+    __slots__ = ("bucket", "chat_id", "conn", "key", "missed", "page_bucket", "queue", "queue_frame", "r", "resume_bucket", "typing_bucket",
+                 "view", "ws")
 
     def __init__(self, ws: WebSocket, r: Resources, chat: LiveChat, hello: lp.CandidateHello, view: dict[str, Any],
                  queue_frame: dict[str, Any] | None, missed: list[conversations.Entry]) -> None:
@@ -156,6 +191,7 @@ class CandidateSession:
         self.chat_id, self.key, self.queue = chat.id, chats.key(chat.id), chat.queue
         self.view, self.queue_frame, self.missed = view, queue_frame, missed
         self.bucket, self.page_bucket = Bucket(20, 10), Bucket(5, 10)
+        self.typing_bucket, self.resume_bucket = Bucket(20, 10), Bucket(5, 10)
         self.conn = CandidateConn(chat.id, chat.status, view.get("position"), hello.conn, 0, chat.candidate_name, "candidate", ws.send_text,
                                   lambda code, reason: _close(ws, code, reason))
 
@@ -193,6 +229,8 @@ class CandidateSession:
             if created:
                 await hub.publish(self.key, live.event_frame(self.chat_id, entry), skip=conn.conn_id)
         elif isinstance(message, lp.CandidateTyping):
+            if not self.typing_bucket.allow():
+                return  # typing is a hint: extra ones are dropped
             await hub.publish(self.key, {"type": "typing", "chat": self.chat_id, "name": conn.name, "role": "candidate", "active": message.active},
                               skip=conn.conn_id)
         elif isinstance(message, lp.Page):
@@ -203,6 +241,8 @@ class CandidateSession:
                 await session.execute(update(LiveChat).where(LiveChat.id == self.chat_id).values(current_url=url))
             await hub.publish(self.key, {"type": "page", "chat": self.chat_id, "url": url}, skip=conn.conn_id)
         elif isinstance(message, lp.Resume):
+            if not self.resume_bucket.allow():
+                raise p.ProtocolError("rate_limited", "Too many resume requests; wait a moment.")
             async with self.r.sessionmaker() as session:
                 entries = await conversations.since(session, self.key, message.after)
             for entry in entries:
@@ -246,7 +286,8 @@ class ConsoleSession:
 
     def __init__(self, ws: WebSocket, r: Resources, uid: int, name: str, hello: lp.ConsoleHello) -> None:
         self.ws, self.r, self.uid = ws, r, uid
-        self.conn = Connection(hello.conn, uid, name, "recruiter", ws.send_text, lambda code, reason: _close(ws, code, reason))
+        self.conn = ConsoleConn(lambda chat_id: r.hub.spawn(self._recheck(chat_id)), hello.conn, uid, name, "recruiter", ws.send_text,
+                                lambda code, reason: _close(ws, code, reason))
         self.queues: list[str] = []
         self.watching: set[int] = set()
         self.beat_at = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -317,7 +358,7 @@ class ConsoleSession:
         if isinstance(message, lp.StaffChat):
             await self._line(message)
         elif isinstance(message, lp.StaffTyping):
-            if message.chat in self.watching:
+            if message.chat in self.watching and message.chat not in self.conn.held_for:
                 await hub.publish(chats.key(message.chat), {"type": "typing", "chat": message.chat, "name": conn.name, "role": "recruiter",
                                                             "active": message.active}, skip=conn.conn_id)
         elif isinstance(message, lp.Watch):
@@ -333,6 +374,20 @@ class ConsoleSession:
             conn.send_message({"type": "pong"})
         else:
             raise p.ProtocolError("unexpected", "hello is only sent once.")
+
+    async def _recheck(self, chat_id: int) -> None:
+        allowed = False
+        try:
+            async with self.r.sessionmaker() as session:
+                user = await session.get(User, self.uid)
+                chat = await session.get(LiveChat, chat_id)
+                allowed = user is not None and chat is not None and await chats.staff_may_see(session, chat, user, self.r.clock())
+        except Exception:
+            log.exception("console: re-checking access to chat %s failed", chat_id)
+        if not allowed and chat_id in self.watching:
+            self.watching.discard(chat_id)
+            await self.r.hub.detach(chats.key(chat_id), self.conn)
+        self.conn.resolve(chat_id, allowed)
 
     async def _watch(self, message: lp.Watch) -> None:
         if len(self.watching) >= 50 and message.chat not in self.watching:

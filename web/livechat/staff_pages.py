@@ -178,12 +178,12 @@ async def history_chat(request: Request, session: AsyncSession, user: User) -> R
 
 
 async def claimable_jobs(session: AsyncSession, user: User, exclude: set[int]) -> list[JobReq]:
-    """Open job reqs of events where I recruit, not yet mine: a recruiter may claim them."""
+    """Open job reqs of events where I recruit, not yet mine, that I may claim (my company's; any, for organizers)."""
     recruiting = select(Participant.event_id).where(Participant.user_id == user.id, Participant.role == Role.RECRUITER.value)
-    rows = (await session.execute(
+    rows = list((await session.execute(
         select(JobReq).where(JobReq.event_id.in_(recruiting), JobReq.archived.is_(False)).order_by(JobReq.title, JobReq.id).limit(200)
-    )).scalars()
-    return [j for j in rows if j.id not in exclude]
+    )).scalars())
+    return [j for j in rows if j.id not in exclude and await jobs.may_claim(session, j, user)]
 
 
 async def _assignees(session: AsyncSession, job_ids: list[int]) -> dict[int, list[User]]:
