@@ -48,7 +48,8 @@ class Resources:
     def __post_init__(self) -> None:
         if not self.live_limits:
             self.live_limits = {"start": RateLimiter(self.settings.live_start_limit, 600), "note": RateLimiter(10, 3600),
-                                "upload": RateLimiter(10, 600), "message": RateLimiter(60, 60)}
+                                "upload": RateLimiter(10, 600), "message": RateLimiter(60, 60),
+                                "followup_chat": RateLimiter(5, 86400), "followup_user": RateLimiter(100, 86400)}
 
 
 def res(request: Request) -> Resources:

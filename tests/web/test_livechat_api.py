@@ -394,3 +394,18 @@ async def test_review_findings_stay_fixed(client: httpx.AsyncClient, engine: Asy
     assert r.status_code == 200 and r.json()["hours"]
     r = await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json={**_candidate(w), "name": "Eve\u2028Bcc: x@evil.example"})
     assert r.status_code == 422
+
+
+async def test_follow_up_mail_is_capped_per_chat(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """Follow-ups send mail from the platform: a handful per chat a day, whatever the address is changed to."""
+    w = await _job(client, engine, clock)
+    await _available(client, w["rec"])
+    chat = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w))).json()
+    await client.post(f"/api/v1/live-chats/{chat['chat_id']}/take", headers=w["rec"])
+    codes = []
+    for n in range(7):
+        await client.patch(f"/api/v1/live-chats/{chat['chat_id']}", headers=w["rec"], json={"email": f"target{n}@victim.example"})
+        r = await client.post(f"/api/v1/live-chats/{chat['chat_id']}/follow-up/email", headers=w["rec"],
+                              json={"subject": "Hello", "body": "Thanks for the chat.", "copy_me": False})
+        codes.append(r.status_code)
+    assert codes == [201] * 5 + [429] * 2

@@ -94,10 +94,18 @@ def _ref(user: User) -> ls.PersonRefOut:
 
 
 def _write_limited(request: Request, user: User) -> None:
-    limiter = res(request).write_limiter
-    key = f"followup|{user.id}"
+    """Follow-ups send mail and texts from the platform: a daily ceiling per person besides the per-minute limit, and a
+    few per chat a day (`_chat_limited`), so an account can't turn them into a mailer (the limits are per app process)."""
+    r = res(request)
+    for limiter, key in ((r.write_limiter, f"followup|{user.id}"), (r.live_limits["followup_user"], f"user:{user.id}")):
+        if not limiter.allow(key):
+            raise BadRequest("rate_limited", f"Too many follow-ups for now; try again in {limiter.retry_after(key)} s.", status=429)
+
+
+def _chat_limited(request: Request, chat_id: int) -> None:
+    limiter, key = res(request).live_limits["followup_chat"], f"chat:{chat_id}"
     if not limiter.allow(key):
-        raise BadRequest("rate_limited", f"Too many follow-ups in a short time; try again in {limiter.retry_after(key)} s.", status=429)
+        raise BadRequest("rate_limited", "This candidate has had enough mail from us today; try again tomorrow.", status=429)
 
 
 def _sent_to(done: fu.Done) -> list[str]:
@@ -135,6 +143,7 @@ async def api_email(call: ApiCall) -> Any:
     body = await call.body(ls.FollowUpEmailIn)
     _write_limited(call.request, user)
     done = await fu.send_email(call.session, call.ctx, user, call.path_int("chat_id"), subject=body.subject, body=body.body, copy_me=body.copy_me)
+    _chat_limited(call.request, done.chat.id)  # after the permission check (strangers can't use up a chat's allowance); raising rolls back
     await store_and_publish(call, done.notices)
     return 201, ls.FollowUpOut(chat_id=done.chat.id, action="email", sent_to=_sent_to(done))
 
@@ -160,6 +169,7 @@ async def api_schedule(call: ApiCall) -> Any:
     settings = res(call.request).settings
     done = await fu.send_schedule_link(call.session, call.ctx, user, call.path_int("chat_id"), message=body.message,
                                        link=lambda chat, rec: book_link(settings, call.ctx.now, chat, rec))
+    _chat_limited(call.request, done.chat.id)
     await store_and_publish(call, done.notices)
     return 201, ls.FollowUpOut(chat_id=done.chat.id, action="schedule", sent_to=_sent_to(done), texted=_texted(done),
                                expires_at=done.expires_at.isoformat() if done.expires_at else None)
@@ -278,9 +288,13 @@ def _followup_post(op: str) -> Callable[[Request], Awaitable[Response]]:
                 return RedirectResponse("/login", status_code=303)
             try:
                 async with session.begin():
-                    if not r.write_limiter.allow(f"followup|{user.id}"):
-                        raise Invalid("Too many follow-ups in a short time; wait a minute.", code="rate_limited")
-                    done = await _run(op, session, ctx, r.settings, user, chat_id, form)
+                    try:
+                        _write_limited(request, user)
+                        done = await _run(op, session, ctx, r.settings, user, chat_id, form)
+                        if op in ("email", "schedule"):
+                            _chat_limited(request, chat_id)
+                    except BadRequest as err:
+                        raise Invalid(err.message, code="rate_limited") from None
                     stored = await _store_notices(session, done.notices)
             except DomainError as err:
                 async with session.begin():
