@@ -30,6 +30,7 @@ from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
 from web import api, netcheck, pages, rooms
+from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
 from web.livechat import candidate_pages, event_pages, plain_pages, staff_pages
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
+        Middleware(SameOriginFraming),
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="fairmeet_session", same_site="lax",
                    https_only=settings.secure_cookies, max_age=14 * 24 * 3600),
     ]

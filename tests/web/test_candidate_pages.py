@@ -125,3 +125,9 @@ async def test_demo_careers_embeds_the_first_open_job(client: httpx.AsyncClient,
     assert "Robot Whisperer" in r.text and "Old role" not in r.text and "Later role" not in r.text
     assert f'<script src="/widget.js" data-job="{first}" async></script>' in r.text
     assert "Demo." in r.text
+
+
+async def test_pages_are_framed_by_fairmeet_only_and_the_widget_by_its_sites(client: httpx.AsyncClient) -> None:
+    for path in ("/login", "/live/console", "/jobs/1/chat", "/healthz"):
+        r = await client.get(path)
+        assert r.headers.get("content-security-policy", "").endswith("frame-ancestors 'self'"), path
