@@ -260,6 +260,7 @@ async def test_two_people_complete_a_call(room_server: RoomServer, confirmed: Ch
     await kofi.get_by_role("textbox", name="Message").fill("Thanks Marco! Can I show you my robot?")
     await kofi.get_by_role("textbox", name="Message").press("Enter")
     await expect(marco.locator("#messages")).to_contain_text("Can I show you my robot?")
+    await expect(kofi.locator("#messages .msg.pending")).to_have_count(0)  # Kofi's line is numbered once its ack is back
     seqs = await kofi.locator("#messages li[data-seq]").evaluate_all("els => els.map(e => Number(e.dataset.seq))")
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)) == 2
 
