@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -114,6 +115,14 @@ class Event(Base):
     room_opens_minutes_before: Mapped[int] = mapped_column(Integer, default=5)
     # Live chats' next steps at this event, one per line ("" = the defaults); allowed sites for the booth widget.
     next_steps: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The live-chat desk at this event: rating style, emoji pickers per side, seconds to accept an offered chat (0: chats
+    # are given directly), the "still with you" reminder (0: off), minutes after which a chat whose candidate left is resolved (0: never).
+    live_rating_style: Mapped[str] = mapped_column(String(8), default="stars", server_default="stars")
+    live_emoji_staff: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    live_emoji_candidate: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    live_accept_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    live_remind_seconds: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    live_resolve_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

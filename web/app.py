@@ -33,7 +33,7 @@ from web import api, netcheck, pages, rooms
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
-from web.livechat import candidate_pages, event_pages, plain_pages, staff_pages
+from web.livechat import candidate_pages, desk_api, event_pages, plain_pages, staff_pages
 from web.livechat import followup as live_followup
 from web.livechat import socket as live_socket
 from web.openapi import document
@@ -138,6 +138,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
             log_writer=log_writer,
         )
         tasks: list[asyncio.Task[None]] = []
+        if background or settings.desk_jobs:
+            async def offers() -> None:
+                await desk_api.expire_offers(app.state.res)
+
+            async def idle() -> None:
+                await desk_api.resolve_idle(app.state.res)
+
+            tasks.append(asyncio.create_task(_every(1.0, "live offers", offers)))
+            tasks.append(asyncio.create_task(_every(30.0, "live auto-resolve", idle)))
         if background:
             async def sweep() -> None:
                 async with sessionmaker() as session, session.begin():
@@ -184,6 +193,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *rooms.routes,
         *netcheck.routes,
         *live_api.routes,
+        *desk_api.routes,
         *live_followup.routes,
         *live_socket.routes,
         *candidate_pages.routes,

@@ -53,6 +53,7 @@ class Settings:
     db_pool_size: int | None = None
     db_max_overflow: int | None = None
     db_pool_timeout: float | None = None
+    desk_jobs: bool = False  # run the live-chat desk's timers (offer time-outs, auto-resolve) even without the other background jobs
     log_queue_limit: int = 2000  # conversation entries waiting to be stored; beyond that a line waits for room...
     log_busy_after_seconds: float = 5.0  # ...this long at most, then it is refused with "busy" (the client sends it again)
     live_start_limit: int = 10  # live chats one address may start (and continue links it may redeem) per 10 minutes
@@ -101,6 +102,7 @@ class Settings:
             db_pool_size=_int_or_none(env.get("FAIRMEET_DB_POOL_SIZE")),
             db_max_overflow=_int_or_none(env.get("FAIRMEET_DB_MAX_OVERFLOW")),
             log_queue_limit=int(env.get("FAIRMEET_LOG_QUEUE_LIMIT", "2000")),
+            desk_jobs=env.get("FAIRMEET_DESK_JOBS", "") == "1",
             log_busy_after_seconds=float(env.get("FAIRMEET_LOG_BUSY_AFTER_SECONDS", "5")),
             upload_dir=env.get("FAIRMEET_UPLOAD_DIR", "var/uploads"),
             sms_url=env.get("FAIRMEET_SMS_URL", ""),

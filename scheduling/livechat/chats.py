@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,13 +27,14 @@ from scheduling.conversations import Append
 from scheduling.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.livechat import estimate as est
 from scheduling.livechat import hours as hours_mod
-from scheduling.livechat import jobs
+from scheduling.livechat import jobs, routing
+from scheduling.livechat.desk_models import ChatMember, Offer
 from scheduling.livechat.models import Agent, JobReq, JobReqAssignee, LiveChat, LiveChatKey, LiveQueue, LiveStatus
 from scheduling.models import Company, Event, OutboxMessage, Participant, Role, User
 from scheduling.sms import normalize_phone
 
 L = LiveStatus
-ONLINE_WINDOW = dt.timedelta(seconds=75)  # a console beats every 25 s: three missed beats and the seat is offline
+ONLINE_WINDOW = routing.ONLINE_WINDOW
 DEFAULT_NEXT_STEPS = ("Interview", "Screen", "Pipeline", "Not a fit")
 EVENT_EARLY = dt.timedelta(hours=1)  # booth and support queues open this long before the event starts
 MAIL_EVERY = dt.timedelta(minutes=10)
@@ -148,6 +149,8 @@ async def serving_queues(session: AsyncSession, user: User, now: dt.datetime) ->
             queues.append(f"booth:{event_id}:{company_id}")
         elif role == Role.ORGANIZER.value:
             queues.append(f"support:{event_id}")
+    queues += [f"team:{t}" for t in await routing.team_ids_of(session, user.id)]
+    queues.append(f"user:{user.id}")  # chats a routing rule sends to this person
     return queues
 
 
@@ -160,6 +163,10 @@ async def queue_staff_ids(session: AsyncSession, queue: str) -> list[int]:
     kind, _, rest = queue.partition(":")
     if kind == "job":
         return await jobs.assignee_ids(session, int(rest))
+    if kind == "team":
+        return await routing.team_member_ids(session, int(rest))
+    if kind == "user":
+        return [int(rest)]
     if kind == "booth":
         event_id, company_id = (int(x) for x in rest.split(":"))
         stmt = select(Participant.user_id).where(Participant.event_id == event_id, Participant.company_id == company_id,
@@ -209,6 +216,17 @@ async def waiting(session: AsyncSession, queue: str) -> list[Waiting]:
         .order_by(LiveChat.ticket)
     )
     return [Waiting(i, n, q or dt.datetime.min.replace(tzinfo=dt.UTC), t or "") for i, n, q, t in rows]
+
+
+async def transfers(session: AsyncSession, queue: str) -> list[Waiting]:
+    """Chats forwarded to this queue's people and not yet taken (served before the line; they have no place in it)."""
+    rows = await session.execute(
+        select(LiveChat.id, LiveChat.candidate_name, LiveChat.updated_at, JobReq.title)
+        .outerjoin(JobReq, JobReq.id == LiveChat.job_req_id)
+        .where(LiveChat.queue == queue, LiveChat.status == L.TRANSFER.value)
+        .order_by(LiveChat.updated_at, LiveChat.id).limit(200)
+    )
+    return [Waiting(i, n, u, t or "") for i, n, u, t in rows]
 
 
 async def open_notes(session: AsyncSession, queue: str) -> list[Waiting]:
@@ -306,8 +324,11 @@ async def start_job_chat(session: AsyncSession, ctx: actions.Context, job_id: in
         raise Conflict("Nobody answers chats for this job yet.", code="chat_unavailable")
     name, email, phone, values = _check_contact(job, form)
     answers, qualified = await _check_answers(session, job, form.answers)
-    queue = f"job:{job.id}"
     now = ctx.now
+    queue, team_id = f"job:{job.id}", None
+    if qualified:
+        queue, team_id = await routing.route(session, event_id=job.event_id, kind="job", job_req_id=job.id, company_id=None, answers=answers,
+                                             home=queue, now=now)
     if not qualified:
         status = L.REJECTED
     elif hours_mod.is_open(hours_mod.load(job.hours), now) and (await staffing(session, queue, now)).online > 0:
@@ -317,10 +338,10 @@ async def start_job_chat(session: AsyncSession, ctx: actions.Context, job_id: in
     if status == L.AWAY and job.when_unavailable == "none":
         raise Conflict(job.away_message or jobs.DEFAULT_AWAY, code="chat_unavailable")
     chat = LiveChat(
-        kind="job", queue=queue, job_req_id=job.id, event_id=job.event_id, status=status.value, candidate_name=name, candidate_email=email,
+        kind="job", queue=queue, team_id=team_id, job_req_id=job.id, event_id=job.event_id, status=status.value, candidate_name=name, candidate_email=email,
         candidate_phone=phone, sms_consent=bool(form.sms_consent and phone), fields=orjson.dumps(values).decode(), answers=orjson.dumps(answers).decode(),
         source_url=_url(form.source_url), current_url=_url(form.source_url), user_agent=form.user_agent[:300],
-        start_key=form.start_key, queued_at=now if status == L.WAITING else None, created_at=now, updated_at=now,
+        start_key=form.start_key, queued_at=now if status == L.WAITING else None, created_at=now, updated_at=now, candidate_seen_at=now,
         ticket=await take_ticket(session, queue) if status == L.WAITING else None,
     )
     try:
@@ -366,11 +387,13 @@ async def start_event_chat(session: AsyncSession, ctx: actions.Context, user: Us
         kind, queue, label = "booth", f"booth:{event.id}:{company.id}", f"the {company.name} booth"
     else:
         kind, queue, label = "support", f"support:{event.id}", f"support at {event.name}"
+    queue, team_id = await routing.route(session, event_id=event.id, kind=kind, job_req_id=None, company_id=company_id, answers=[], home=queue,
+                                         now=now)
     staff = await staffing(session, queue, now)
     status = L.WAITING if staff.online > 0 else L.AWAY
     chat = LiveChat(
-        kind=kind, queue=queue, event_id=event.id, company_id=company_id, status=status.value, candidate_name=user.name,
-        candidate_email=user.email, talent_id=user.id, source_url=_url(source_url), current_url=_url(source_url),
+        kind=kind, queue=queue, team_id=team_id, event_id=event.id, company_id=company_id, status=status.value, candidate_name=user.name,
+        candidate_email=user.email, talent_id=user.id, source_url=_url(source_url), current_url=_url(source_url), candidate_seen_at=now,
         queued_at=now if status == L.WAITING else None, created_at=now, updated_at=now,
         ticket=await take_ticket(session, queue) if status == L.WAITING else None,
     )
@@ -379,7 +402,7 @@ async def start_event_chat(session: AsyncSession, ctx: actions.Context, user: Us
             session.add(chat)
     except IntegrityError:
         existing = (await session.execute(select(LiveChat).where(LiveChat.queue == queue, LiveChat.talent_id == user.id,
-                                                                 LiveChat.status.in_((L.WAITING.value, L.ACTIVE.value))))).scalar_one()
+                                                                 LiveChat.status.in_((L.WAITING.value, L.ACTIVE.value, L.TRANSFER.value))))).scalar_one()
         return Started(existing, await _issue_key(session, existing, now), "")
     await session.flush()
     token = await _issue_key(session, chat, now)
@@ -426,10 +449,14 @@ async def heartbeat(session: AsyncSession, user_id: int, now: dt.datetime) -> No
 
 async def staff_may_see(session: AsyncSession, chat: LiveChat, user: User, now: dt.datetime) -> bool:
     """The recruiter who has (or had) the chat; while unowned, whoever answers its queue; organizers and admins of its job req or event."""
-    if user.is_admin or chat.recruiter_id == user.id:
+    if user.is_admin or user.id in (chat.recruiter_id, chat.offered_to_id):
         return True
-    if chat.recruiter_id is None and chat.status in (L.WAITING.value, L.AWAY.value, L.NOTE.value) \
+    if chat.recruiter_id is None and chat.status in (L.WAITING.value, L.AWAY.value, L.NOTE.value, L.TRANSFER.value) \
             and user.id in await queue_staff_ids(session, chat.queue):
+        return True
+    if await member_mode(session, chat.id, user.id) is not None or await session.scalar(
+        select(Offer.id).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending", Offer.reason == "invite")
+    ) is not None:
         return True
     if chat.event_id is not None and await jobs.is_organizer(session, chat.event_id, user):
         return True
@@ -438,6 +465,13 @@ async def staff_may_see(session: AsyncSession, chat: LiveChat, user: User, now: 
         if job is not None and await jobs.may_manage(session, job, user):
             return True
     return False
+
+
+async def member_mode(session: AsyncSession, chat_id: int, user_id: int) -> str | None:
+    """"visible" or "invisible" while the person is in the chat besides its owner; None otherwise."""
+    mode: str | None = await session.scalar(
+        select(ChatMember.mode).where(ChatMember.live_chat_id == chat_id, ChatMember.user_id == user_id, ChatMember.left_at.is_(None)))
+    return mode
 
 
 async def staff_chat(session: AsyncSession, chat_id: int, user: User, now: dt.datetime, *, lock: bool = False) -> LiveChat:
@@ -454,8 +488,10 @@ async def _claim(session: AsyncSession, chat_id: int, user: User, now: dt.dateti
     """Claims a waiting chat, then a seat: every path locks a chat row before a seat row (ending a chat too), so
     concurrent takes and ends wait for each other but never deadlock. No free seat raises, undoing the claim."""
     claimed = await session.execute(
-        update(LiveChat).where(LiveChat.id == chat_id, LiveChat.status == L.WAITING.value)
-        .values(status=L.ACTIVE.value, recruiter_id=user.id, taken_at=now, updated_at=now)
+        update(LiveChat).where(LiveChat.id == chat_id, LiveChat.status.in_((L.WAITING.value, L.TRANSFER.value)),
+                               (LiveChat.offered_to_id.is_(None)) | (LiveChat.offered_to_id == user.id))
+        .values(status=L.ACTIVE.value, recruiter_id=user.id, taken_at=func.coalesce(LiveChat.taken_at, now), updated_at=now,
+                offered_to_id=None, offer_expires_at=None)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return False
@@ -465,6 +501,10 @@ async def _claim(session: AsyncSession, chat_id: int, user: User, now: dt.dateti
     )
     if seat.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("You're at your limit of chats at once; end one or raise the limit.", code="at_capacity")
+    await session.execute(update(Offer).where(Offer.live_chat_id == chat_id, Offer.outcome == "pending", Offer.reason != "invite")
+                          .values(outcome=case((Offer.user_id == user.id, "accepted"), else_="withdrawn"), decided_at=now))
+    # Whoever owns the chat now is no longer one of its other members.
+    await session.execute(delete(ChatMember).where(ChatMember.live_chat_id == chat_id, ChatMember.user_id == user.id))
     return True
 
 
@@ -483,16 +523,19 @@ async def take(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
         chat = await session.get(LiveChat, chat_id)
         if chat is None or chat.queue not in queues:
             raise NotFound("No such chat in your queues.", code="chat_not_found")
-        if chat.status != L.WAITING.value:
+        if chat.status not in (L.WAITING.value, L.TRANSFER.value):
             raise Conflict("Someone else has taken this chat." if chat.recruiter_id not in (None, user.id) else "This chat is not waiting.",
                            code="already_taken")
+        if chat.offered_to_id not in (None, user.id):
+            raise Conflict("This chat is being offered to a colleague; it comes back if they don't accept.", code="offered_elsewhere")
         if not await _claim(session, chat.id, user, now):
             raise Conflict("Someone else has taken this chat.", code="already_taken")
     else:
         if not queues:
             raise Conflict("You don't answer any queue now.", code="queue_empty")
-        stmt = (select(LiveChat.id).where(LiveChat.queue.in_(queues), LiveChat.status == L.WAITING.value)
-                .order_by(LiveChat.queued_at, LiveChat.ticket, LiveChat.id).limit(1))
+        stmt = (select(LiveChat.id).where(LiveChat.queue.in_(queues), LiveChat.status.in_((L.WAITING.value, L.TRANSFER.value)),
+                                          (LiveChat.offered_to_id.is_(None)) | (LiveChat.offered_to_id == user.id))
+                .order_by((LiveChat.status == L.TRANSFER.value).desc(), LiveChat.queued_at, LiveChat.ticket, LiveChat.id).limit(1))
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         picked = (await session.execute(stmt)).scalar_one_or_none()
@@ -515,7 +558,8 @@ async def assign_one(session: AsyncSession, ctx: actions.Context, queue: str) ->
     if not staff:
         return None
     now = ctx.now
-    stmt = select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value).order_by(LiveChat.ticket).limit(1)
+    stmt = (select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value, LiveChat.offered_to_id.is_(None))
+            .order_by(LiveChat.ticket).limit(1))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     first = (await session.execute(stmt)).scalar_one_or_none()
@@ -581,6 +625,7 @@ async def end_by_staff(
     notice = None
     if chat.status in (L.ACTIVE.value, L.NOTE.value):
         await _free_seat(session, chat)
+        await withdraw_offers(session, chat, ctx.now)
         chat.status, chat.ended_at, chat.ended_by = L.ENDED.value, ctx.now, "recruiter"
         notice = Append(key(chat.id), "notice", user.id, {"event": "left", "name": user.name, "role": "recruiter",
                                                           "text": f"{user.name} has left the chat"}, ctx.now)
@@ -594,13 +639,24 @@ async def end_by_candidate(session: AsyncSession, ctx: actions.Context, chat: Li
     if chat.status in (L.ENDED.value, L.REJECTED.value):
         return None
     await _free_seat(session, chat)
+    await withdraw_offers(session, chat, ctx.now)
     chat.status, chat.ended_at, chat.ended_by, chat.updated_at = L.ENDED.value, ctx.now, "candidate", ctx.now
     return Append(key(chat.id), "notice", None, {"event": "ended", "name": chat.candidate_name, "role": "candidate",
                                                  "text": f"{chat.candidate_name} ended the chat"}, ctx.now)
 
 
+async def withdraw_offers(session: AsyncSession, chat: LiveChat, now: dt.datetime) -> list[int]:
+    """Withdraws every pending offer and invitation of a chat that is ending; returns whom they were offered to."""
+    rows = list((await session.execute(select(Offer.user_id).where(Offer.live_chat_id == chat.id, Offer.outcome == "pending"))).scalars())
+    if rows:
+        await session.execute(update(Offer).where(Offer.live_chat_id == chat.id, Offer.outcome == "pending")
+                              .values(outcome="withdrawn", decided_at=now))
+    chat.offered_to_id, chat.offer_expires_at = None, None
+    return rows
+
+
 def candidate_may_write(chat: LiveChat) -> None:
-    if chat.status not in (L.WAITING.value, L.ACTIVE.value, L.NOTE.value):
+    if chat.status not in (L.WAITING.value, L.ACTIVE.value, L.NOTE.value, L.TRANSFER.value):
         raise Conflict("This chat is closed." if chat.status in (L.ENDED.value, L.REJECTED.value) else "Leave a note instead: nobody can chat right now.",
                        code="chat_closed")
 
@@ -635,6 +691,12 @@ async def staff_may_write(session: AsyncSession, chat: LiveChat, user: User, now
     """The recruiter who has the chat writes to it; a note is answered by whoever of its queue answers first (they then own it)."""
     if chat.status == L.ACTIVE.value and chat.recruiter_id == user.id:
         return
+    if chat.status == L.ACTIVE.value:
+        mode = await member_mode(session, chat.id, user.id)
+        if mode == "visible":
+            return
+        if mode == "invisible":
+            raise Conflict("You're monitoring this chat invisibly; join it to write.", code="invisible")
     if chat.status == L.NOTE.value and (chat.recruiter_id == user.id or
                                         (chat.recruiter_id is None and user.id in await queue_staff_ids(session, chat.queue))):
         if chat.recruiter_id is None:
@@ -711,9 +773,12 @@ async def mine(session: AsyncSession, user: User, status: str, now: dt.datetime)
     """The caller's chats: waiting (in their queues), active (theirs, notes included) or ended (theirs)."""
     if status == "waiting":
         queues = await serving_queues(session, user, now)
-        stmt = select(LiveChat).where(LiveChat.queue.in_(queues), LiveChat.status == L.WAITING.value).order_by(LiveChat.queued_at, LiveChat.id)
+        stmt = (select(LiveChat).where(LiveChat.queue.in_(queues), LiveChat.status.in_((L.WAITING.value, L.TRANSFER.value)))
+                .order_by(LiveChat.queued_at, LiveChat.id))
     elif status == "active":
-        stmt = select(LiveChat).where(LiveChat.recruiter_id == user.id, LiveChat.status.in_((L.ACTIVE.value, L.NOTE.value))).order_by(LiveChat.taken_at)
+        joined = select(ChatMember.live_chat_id).where(ChatMember.user_id == user.id, ChatMember.left_at.is_(None))
+        stmt = select(LiveChat).where(((LiveChat.recruiter_id == user.id) & LiveChat.status.in_((L.ACTIVE.value, L.NOTE.value)))
+                                      | (LiveChat.id.in_(joined) & (LiveChat.status == L.ACTIVE.value))).order_by(LiveChat.taken_at)
     elif status == "ended":
         stmt = select(LiveChat).where(LiveChat.recruiter_id == user.id, LiveChat.status == L.ENDED.value).order_by(LiveChat.ended_at.desc())
     else:

@@ -17,10 +17,11 @@ class LiveStatus(enum.StrEnum):
     WAITING = "waiting"  # in the queue
     ACTIVE = "active"  # taken by a recruiter
     NOTE = "note"  # a note left for the recruiters: an unhurried thread, answered by email/text and the continue link
+    TRANSFER = "transfer"  # forwarded by its owner: offered to a colleague or a team, out of the public queue
     ENDED = "ended"
 
 
-OPEN_LIVE = (LiveStatus.WAITING.value, LiveStatus.ACTIVE.value)
+OPEN_LIVE = (LiveStatus.WAITING.value, LiveStatus.ACTIVE.value, LiveStatus.TRANSFER.value)
 
 
 class JobReq(Base):
@@ -161,6 +162,16 @@ class LiveChat(Base):
     resume_type: Mapped[str] = mapped_column(String(100), default="")
     resume_size: Mapped[int] = mapped_column(Integer, default=0)
     last_mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Routing: the team a rule (or a forward) sent the chat to, and the one person it is offered to right now.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("live_teams.id", ondelete="SET NULL"))
+    offered_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    offer_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The candidate's last sign of life (connection, line, page): a chat whose candidate left is resolved automatically.
+    candidate_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rating_asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -214,3 +225,6 @@ class FollowUpCalendar(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+from scheduling.livechat import desk_models  # noqa: E402,F401 -- live_chats.team_id points at live_teams

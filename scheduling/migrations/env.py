@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from scheduling import models  # noqa: F401 -- registers the tables on Base.metadata
 from scheduling.db import Base, create_engine
+from scheduling.livechat import desk_models  # noqa: F401
 from scheduling.livechat import models as livechat_models  # noqa: F401
 
 config = context.config

@@ -165,7 +165,8 @@ async def test_console_sees_the_queue_and_typing(db_url: str, engine: Any) -> No
             async with websockets.connect(url, origin=base, additional_headers={"Cookie": cookie}) as console:  # type: ignore[arg-type]
                 await console.send('{"type":"hello","v":1,"conn":"console-tab-1"}')
                 first = await frames_until(console, lambda f: f["type"] == "queue")
-                assert first[0]["type"] == "welcome" and first[0]["queues"] == [f"job:{w['job']['id']}"]
+                assert first[0]["type"] == "welcome" and first[0]["queues"][0] == f"job:{w['job']['id']}"
+                assert [q for q in first[0]["queues"] if not q.startswith("user:")] == [f"job:{w['job']['id']}"]  # and chats routed to them
                 start = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json={**_candidate(w), "name": "<img src=x onerror=alert(1)>"})).json()
                 assert start.get("status") == "waiting", start
                 queued = (await frames_until(console, lambda f: f["type"] == "queue" and f["waiting"]))[-1]

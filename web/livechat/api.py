@@ -15,7 +15,7 @@ from starlette.routing import Route
 from scheduling import actions, conversations, timefmt
 from scheduling.conversations import Append, Entry
 from scheduling.errors import NotFound
-from scheduling.livechat import chats, export, files, followup, jobs
+from scheduling.livechat import chats, desk, export, files, followup, jobs
 from scheduling.livechat import estimate as est
 from scheduling.livechat import hours as hours_mod
 from scheduling.livechat.models import Agent, JobReq, LiveChat, LiveStatus
@@ -416,14 +416,14 @@ async def put_agent(call: ApiCall) -> Result:
 async def list_live_chats(call: ApiCall) -> Result:
     user = await staff_user(call)
     status = call.request.query_params.get("status", "active")
-    return 200, [await live.staff_view(call.session, c) for c in await chats.mine(call.session, user, status, call.ctx.now)]
+    return 200, [await live.staff_view(call.session, c, user) for c in await chats.mine(call.session, user, status, call.ctx.now)]
 
 
 @api(auth=False)
 async def get_live_chat(call: ApiCall) -> Result:
     user = await staff_user(call)
     chat = await chats.staff_chat(call.session, call.path_int("chat_id"), user, call.ctx.now)
-    return 200, await live.staff_view(call.session, chat)
+    return 200, await live.staff_view(call.session, chat, user)
 
 
 @api(auth=False)
@@ -432,7 +432,7 @@ async def patch_live_chat(call: ApiCall) -> Result:
     body = await call.body(ls.ContactIn)
     chat = await chats.update_contact(call.session, call.ctx, user, call.path_int("chat_id"), name=body.name, email=body.email, phone=body.phone,
                                       private_notes=body.private_notes)
-    return 200, await live.staff_view(call.session, chat)
+    return 200, await live.staff_view(call.session, chat, user)
 
 
 async def _take(call: ApiCall, chat_id: int | None) -> Result:
@@ -441,7 +441,7 @@ async def _take(call: ApiCall, chat_id: int | None) -> Result:
     await _after_takes(call, [taken])
     pub = publisher(call)
     after(call, lambda: pub.safely(pub.queue(taken.chat.queue)))
-    return 200, await live.staff_view(call.session, taken.chat)
+    return 200, await live.staff_view(call.session, taken.chat, user)
 
 
 @api(auth=False)
@@ -487,11 +487,14 @@ async def end_chat(call: ApiCall) -> Result:
     chat, notice, was = await chats.end_by_staff(call.session, call.ctx, user, call.path_int("chat_id"), next_step=body.next_step, outcome=body.outcome)
     if notice is not None:
         await _store(call, [notice])
+    settings = res(call.request).settings
+    await desk.end_with_ticket(call.session, call.ctx, user, chat, subject=body.subject, status=body.ticket_status, assignee_id=body.assignee_id,
+                               email_transcript=body.email_transcript, continue_link=live.continue_link(settings, chat.id))
     pub = publisher(call)
     after(call, lambda: pub.safely(pub.status(chat.id)))
     if was == L.ACTIVE.value:
         after(call, lambda: pub.safely(pub.fill_seats(chat.queue)))
-    return 200, await live.staff_view(call.session, chat)
+    return 200, await live.staff_view(call.session, chat, user)
 
 
 @api(auth=False)

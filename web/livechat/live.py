@@ -9,11 +9,13 @@ from typing import Any
 
 import orjson
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions, conversations
-from scheduling.livechat import chats
+from scheduling.livechat import chats, desk, routing
 from scheduling.livechat import estimate as est
+from scheduling.livechat.desk_models import Offer, Team, Ticket
 from scheduling.livechat.models import JobReq, LiveChat, LiveStatus
 from scheduling.models import Company, Event, User
 from signaling import livechat as lp
@@ -59,6 +61,7 @@ async def candidate_view(session: AsyncSession, chat: LiveChat, now: dt.datetime
     pos = await chats.position(session, chat)
     estimate = est.estimate(pos, await chats.staffing(session, chat.queue, now)).as_dict() if pos else None
     mode = job.when_unavailable if job else "note"
+    settings = await routing.desk_settings(session, chat.event_id)
     return {
         "id": chat.id, "kind": chat.kind, "status": chat.status, "name": chat.candidate_name, "position": pos, "estimated_wait": estimate,
         "recruiter": {"name": recruiter.name, "avatar_url": None} if recruiter else None,
@@ -69,10 +72,20 @@ async def candidate_view(session: AsyncSession, chat: LiveChat, now: dt.datetime
         "can_callback": mode in ("callback", "both") and bool(chat.candidate_phone) and chat.status in (L.AWAY.value, L.WAITING.value),
         "resume": {"name": chat.resume_name, "size": chat.resume_size} if chat.resume_file else None,
         "last_seq": await conversations.last_seq(session, chats.key(chat.id)),
+        "rating": _rating(chat, settings),
+        "emoji": settings.emoji_candidate,
     }
 
 
-async def staff_view(session: AsyncSession, chat: LiveChat) -> dict[str, Any]:
+def _rating(chat: LiveChat, settings: routing.DeskSettings) -> dict[str, Any] | None:
+    """The rating prompt once staff asked for it, with the candidate's answer when given."""
+    if chat.rating_asked_at is None:
+        return None
+    return {"style": settings.rating_style, "scale": desk.RATING_SCALES[settings.rating_style], "score": chat.rating,
+            "comment": chat.rating_comment, "rated": chat.rated_at is not None}
+
+
+async def staff_view(session: AsyncSession, chat: LiveChat, viewer: User | None = None) -> dict[str, Any]:
     job = await session.get(JobReq, chat.job_req_id) if chat.job_req_id else None
     event = await session.get(Event, chat.event_id) if chat.event_id else None
     company = await session.get(Company, chat.company_id) if chat.company_id else None
@@ -92,6 +105,36 @@ async def staff_view(session: AsyncSession, chat: LiveChat) -> dict[str, Any]:
         "recruiter": person(recruiter),
         "queued_at": _iso(chat.queued_at), "taken_at": _iso(chat.taken_at), "ended_at": _iso(chat.ended_at), "created_at": _iso(chat.created_at),
         "last_seq": await conversations.last_seq(session, chats.key(chat.id)),
+        **await desk_view(session, chat, event, viewer),
+    }
+
+
+async def desk_view(session: AsyncSession, chat: LiveChat, event: Event | None, viewer: User | None) -> dict[str, Any]:
+    """The desk's side of a chat for its staff: who is in it (invisible members only to staff), the offer, the forward's
+    note, the team, the ticket, the rating, and the event's desk settings; `you` is the viewer's part in it."""
+    settings = routing.settings_of(event)
+    people = await desk.members(session, chat.id)
+    offered = await session.get(User, chat.offered_to_id) if chat.offered_to_id else None
+    team = await session.get(Team, chat.team_id) if chat.team_id else None
+    ticket = (await session.execute(select(Ticket).where(Ticket.live_chat_id == chat.id))).scalar_one_or_none()
+    forward = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.reason == "forward")
+                                     .order_by(Offer.offered_at.desc(), Offer.id.desc()).limit(1))).scalar_one_or_none()
+    forwarded_by = await session.get(User, forward.from_user_id) if forward and forward.from_user_id else None
+    you = None
+    if viewer is not None:
+        mode = next((m.mode for m, u in people if u.id == viewer.id), None)
+        you = "owner" if chat.recruiter_id == viewer.id else mode or ("offered" if chat.offered_to_id == viewer.id else "observer")
+    return {
+        "members": [{"id": u.id, "name": u.name, "mode": m.mode, "via": m.via, "joined_at": m.joined_at.isoformat()} for m, u in people],
+        "offered_to": person(offered), "offer_expires_at": _iso(chat.offer_expires_at),
+        "team": {"id": team.id, "name": team.name} if team else None,
+        "forwarded": {"by": person(forwarded_by), "note": forward.note, "at": forward.offered_at.isoformat()} if forward else None,
+        "ticket": {"id": ticket.id, "subject": ticket.subject, "status": ticket.status, "assignee_id": ticket.assignee_id,
+                   "url": f"/live/tickets/{ticket.id}"} if ticket else None,
+        "rating": {"score": chat.rating, "scale": desk.RATING_SCALES[settings.rating_style], "comment": chat.rating_comment,
+                   "asked": chat.rating_asked_at is not None} if chat.rating_asked_at else None,
+        "desk": settings.as_dict(), "you": you,
+        "first_reply_at": _iso(chat.first_reply_at), "candidate_seen_at": _iso(chat.candidate_seen_at),
     }
 
 
@@ -112,6 +155,11 @@ async def queue_label(session: AsyncSession, queue: str) -> str:
     if kind == "booth":
         company = await session.get(Company, int(rest.split(":")[1]))
         return f"{company.name} booth" if company else "Booth"
+    if kind == "team":
+        team = await session.get(Team, int(rest))
+        return f"{team.name} team" if team else "Team"
+    if kind == "user":
+        return "Sent to you"
     return "Event support"
 
 
@@ -124,7 +172,18 @@ async def queue_frame(session: AsyncSession, queue: str, now: dt.datetime) -> di
         "staffing": {"online": staff.online, "seats": staff.seats, "free": staff.free, "handle_seconds": staff.handle_seconds},
         "notes": [{"id": n.id, "name": n.name, "since": n.queued_at.isoformat(), "title": n.title, "status": "note", "queue": queue}
                   for n in await chats.open_notes(session, queue)],
+        "transfers": [{"id": t.id, "name": t.name, "since": t.queued_at.isoformat(), "title": t.title}
+                      for t in await chats.transfers(session, queue)],
     }
+
+
+async def offer_frame(session: AsyncSession, offer: Offer) -> dict[str, Any]:
+    """What pops up on the console of the person a chat is offered to (or who is invited into one)."""
+    chat = await session.get(LiveChat, offer.live_chat_id)
+    assert chat is not None
+    by = await session.get(User, offer.from_user_id) if offer.from_user_id else None
+    return {"type": "offer", "chat": chat.id, "reason": offer.reason, "name": chat.candidate_name, "label": await queue_label(session, chat.queue),
+            "by": person(by), "note": offer.note, "expires_at": offer.expires_at.isoformat(), "offered_at": offer.offered_at.isoformat()}
 
 
 def queue_positions(frame: dict[str, Any]) -> dict[int, int]:
@@ -187,6 +246,11 @@ class Publisher:
 
     async def fill_seats(self, queue: str) -> None:
         """Automatic assignment after a chat queued or a seat came free: one short transaction per chat given."""
+        async with self.r.sessionmaker() as session:
+            offering = await desk.accepts_offers(session, queue)
+        if offering:
+            await self.offer_round(queue)
+            return
         for _ in range(MAX_ASSIGN_ROUNDS):
             async with self.r.sessionmaker() as session, session.begin():
                 taken = await chats.assign_one(session, context_for(self.r), queue)
@@ -197,6 +261,32 @@ class Publisher:
             await self.status(chat_id)
             await self.assigned(recruiter_id, chat_id)
         await self.queue(queue)
+
+    async def offer_round(self, queue: str) -> None:
+        """Offers the queue's waiting chats, one short transaction each, until nobody is free to be offered one."""
+        for _ in range(MAX_ASSIGN_ROUNDS):
+            async with self.r.sessionmaker() as session, session.begin():
+                offer = await desk.route_offer(session, queue, self.r.clock())
+                if offer is None:
+                    break
+                frame = await offer_frame(session, offer)
+            await self.r.hub.publish(f"agent:{offer.user_id}", frame)
+        await self.queue(queue)
+
+    async def change(self, change: desk.Change, frames: list[tuple[int, dict[str, Any]]]) -> None:
+        """After an operation committed: the chat's status, offers shown and withdrawn, staff views refreshed, queues, seats."""
+        chat_id = change.chat.id
+        await self.status(chat_id)
+        for user_id, frame in frames:
+            await self.r.hub.publish(f"agent:{user_id}", frame)
+        for user_id, cid, outcome in change.gone:
+            await self.r.hub.publish(f"agent:{user_id}", {"type": "offer_gone", "chat": cid, "outcome": outcome})
+        for user_id in change.staff:
+            await self.r.hub.publish(f"agent:{user_id}", {"type": "members", "chat": chat_id})
+        for queue in change.freed:
+            await self.safely(self.fill_seats(queue))
+        for queue in change.queues - change.freed:
+            await self.safely(self.queue(queue))
 
     async def assigned(self, user_id: int, chat_id: int) -> None:
         await self.r.hub.publish(f"agent:{user_id}", {"type": "assigned", "chat": chat_id})

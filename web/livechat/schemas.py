@@ -91,6 +91,11 @@ class ContinueOut(BaseModel):
 class EndIn(LiveIn):
     next_step: Annotated[StrictStr, Field(min_length=1, max_length=60)]
     outcome: Literal["finished", "follow_up"]
+    # The ticket the chat leaves: subject (default: the candidate's first question), status, assignee; the transcript by email.
+    subject: Annotated[StrictStr, Field(max_length=200)] = ""
+    ticket_status: Literal["open", "pending", "solved"] = "solved"
+    assignee_id: Id | None = None
+    email_transcript: StrictBool = False
 
 
 class ContactIn(LiveIn):
