@@ -77,6 +77,7 @@ class StaffChat(_Msg):
     chat: ChatId
     client_id: ClientId
     text: Text
+    auto: bool = False  # an automatic update ("still with you"), marked as such in the transcript
 
 
 class StaffTyping(_Msg):

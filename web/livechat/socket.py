@@ -416,7 +416,7 @@ class ConsoleSession:
             assert user is not None
             chat = await chats.staff_chat(session, message.chat, user, now, lock=True)
             await chats.staff_may_write(session, chat, user, now)
-            body = {**conversations.message_body(message.text), "name": user.name, "role": "recruiter"}
+            body = {**conversations.message_body(message.text), "name": user.name, "role": "recruiter", **({"auto": True} if message.auto else {})}
             [stored] = await conversations.store(await session.connection(), [Append(chats.key(chat.id), "message", user.id, body, now,
                                                                                      message.client_id)])
             assert stored is not None

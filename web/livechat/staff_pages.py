@@ -95,7 +95,8 @@ async def console_page(request: Request, session: AsyncSession, user: User) -> R
         "server_now": now.isoformat(), "ws": "/ws/live/console", "api": "/api/v1",
     }
     calls = await queries.upcoming_calls(session, user.id, now)
-    return render(request, "livechat/staff_console.html", user, boot=_json(boot), staff=staff, has_queues=any(not q.startswith("user:") for q in queues), agent=agent,
+    has_queues = any(not q.startswith("user:") for q in queues)  # every staff member has their own "sent to you" queue
+    return render(request, "livechat/staff_console.html", user, boot=_json(boot), staff=staff, has_queues=has_queues, agent=agent,
                   calls=calls, now=now)
 
 

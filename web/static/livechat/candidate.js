@@ -277,6 +277,28 @@ class CandidateChat {
     this.shownAway = "";
     this.clockOffset = 0;           // server time minus device time, from the latest live event
     this.replayTimer = null;
+    // Plugins (candidate_desk.js: ratings, transfers; candidate_files.js: files; candidate_compose.js: emojis) hook in here.
+    this.listeners = new Map();     // frame(msg), welcome(view), status(status), composer(form, row), line(event, li)
+  }
+
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, []);
+    this.listeners.get(name).push(fn);
+  }
+
+  emit(name, ...args) {
+    for (const fn of this.listeners.get(name) || []) {
+      try {
+        fn(...args);
+      } catch (err) {
+        console.error(`chat ${name} hook:`, err);
+      }
+    }
+  }
+
+  // The chat's own API with its token (plugins use it too).
+  call(path, options = {}) {
+    return api(`/api/v1/chats/${this.chatId}${path}`, { ...options, token: this.token });
   }
 
   // ---------------------------------------------------------------- boot
@@ -704,7 +726,7 @@ class CandidateChat {
     if (info.recruiter !== undefined) this.recruiter = info.recruiter;
     if (info.apply_url !== undefined && info.apply_url !== null) this.applyUrl = webUrl(info.apply_url) || null;
     this.renderHead();
-    $("lc-end").hidden = !["waiting", "active", "note"].includes(status);
+    $("lc-end").hidden = !["waiting", "active", "note", "transfer"].includes(status);
     if (status !== "waiting") {
       clearTimeout(this.noteTimer);
       this.noteOffered = false;
@@ -724,12 +746,15 @@ class CandidateChat {
       this.armNoteOffer();
     } else if (status === "active") {
       this.foot(this.composer());
+    } else if (status === "transfer") {
+      this.foot(this.composer("You're being transferred. Stay here: you can keep writing, and they'll see it."));
     } else if (status === "note") {
       this.foot(this.composer(this.recruiter ? "" : "Anything to add? It goes with your note."));
     } else if (status === "ended") {
       this.typingOff();
       this.foot(this.endedPanel());
     }
+    this.emit("status", status);
   }
 
   renderHead() {
@@ -930,6 +955,7 @@ class CandidateChat {
       e.preventDefault();
       this.sendLine();
     });
+    this.emit("composer", form, form.querySelector(".lc-row"));
     if (host.open) setTimeout(() => input.focus(), 0);
     return form;
   }
@@ -1118,6 +1144,7 @@ class CandidateChat {
   }
 
   onFrame(msg) {
+    this.emit("frame", msg);
     switch (msg.type) {
       case "welcome": this.onWelcome(msg); break;
       case "event": this.ingest(msg); break;
@@ -1151,6 +1178,7 @@ class CandidateChat {
     }
     this.recruiter = view.recruiter || null;
     this.setStatus(view.status, { recruiter: view.recruiter || null, apply_url: view.apply_url });
+    this.emit("welcome", view);
     if (view.status === "waiting") this.showQueue(view.position, view.estimated_wait);
     for (const [clientId, item] of this.outbox) {
       this.send({ type: "chat", client_id: clientId, text: item.text });  // same client_id: never stored twice
@@ -1226,13 +1254,17 @@ class CandidateChat {
       const name = mine ? "You" : (event.author && event.author.name) || body.name || "Recruiter";
       const li = this.bubble(mine ? "me" : "them", name, body.text || "", body.note ? "lc-note" : "", event.at);
       if (body.note) li.querySelector(".lc-who").textContent = mine ? "Your note" : name;
+      if (body.auto) li.querySelector(".lc-meta").append(el("span", { class: "lc-tag", text: "Automatic" }));
+      this.emit("line", event, li);
       this.addLine(li);
       if (!mine) {
         this.typingOff();
         if (live) this.bumpUnread();
       }
     } else if (event.kind === "bot") {
-      this.addLine(this.bubble("bot", "Assistant", body.text || "", "", event.at));
+      const li = this.bubble("bot", "Assistant", body.text || "", "", event.at);
+      this.emit("line", event, li);
+      this.addLine(li);
     } else if (event.kind === "notice") {
       const name = body.name || (event.author && event.author.name) || "";
       let text = body.text || "";
@@ -1241,6 +1273,7 @@ class CandidateChat {
       else if (body.event === "ended" && role === "candidate") text = "You ended the chat";
       else if (body.event === "resume" && role === "candidate") text = `You shared a résumé${body.file ? ` (${body.file})` : ""}`;
       if (text) this.sysLine(text);
+      this.emit("line", event, null);
       if (body.event === "joined" && live) this.bumpUnread();
     }
   }
@@ -1446,4 +1479,9 @@ const chat = new CandidateChat();
 if (root) {
   chat.boot();
   window.fairmeetChat = chat;  // for tests and debugging
+  for (const name of ["candidate_desk.js", "candidate_files.js", "candidate_compose.js"]) {
+    import(`./${name}`).then((mod) => mod.install(chat)).catch((err) => console.error(`chat plugin ${name}:`, err));
+  }
 }
+
+export { api, el, svgIcon, timeFormat };

@@ -8,167 +8,20 @@
 // and the console socket /ws/live/console (hello, heartbeat, watch each open chat from the last seq
 // seen, reconnect with backoff and resume).
 
-const $ = (id) => document.getElementById(id);
+//
+// Modules: console_util.js (helpers), console_alerts.js (chime, notifications), console_desk.js (offers, join, forward,
+// invite, leave, ratings), console_compose.js (saved replies, articles, emojis, repeated-message warning, reminders),
+// console_files.js (attachments), console_jobform.js (the job req form). They hook in through Console.on(...).
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(typeof child === "string" ? document.createTextNode(child) : child);
-  }
-  return node;
-}
-
-function webLink(url, text) {
-  // Only http(s) addresses become links (never javascript: or data:).
-  const value = String(url || "");
-  if (/^https?:\/\//i.test(value)) {
-    return h("a", { href: value, target: "_blank", rel: "noopener noreferrer", text: text || value });
-  }
-  return document.createTextNode(value || "—");
-}
-
-function twoDigits(n) {
-  return String(n).padStart(2, "0");
-}
-
-function waited(seconds) {
-  const s = Math.max(0, Math.floor(seconds));
-  const hours = Math.floor(s / 3600);
-  const rest = `${twoDigits(Math.floor((s % 3600) / 60))}:${twoDigits(s % 60)}`;
-  return hours ? `${hours}:${rest}` : rest;
-}
-
-function clockOf(iso) {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-function randomId(prefix) {
-  const bytes = new Uint8Array(9);
-  crypto.getRandomValues(bytes);
-  return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+import { $, h, webLink, clockOf, waited, randomId } from "./console_util.js";
+import { Alerts } from "./console_alerts.js";
+import { enhanceJobPage } from "./console_jobform.js";
 
 const STATUS_LABELS = { active: "Active", note: "Note", ended: "Ended by candidate", waiting: "Waiting", away: "Away" };
 
-// ------------------------------------------------------------------------------------------ alerts
+// ------------------------------------------------------------------------------------------ console
 
-class Alerts {
-  constructor(consoleApp) {
-    this.app = consoleApp;
-    this.audio = null;
-    this.lastChime = 0;
-    this.baseTitle = document.title;
-    this.flashText = "";
-    this.flashTimer = null;
-    document.addEventListener("visibilitychange", () => {
-      if (!document.hidden) this.stopFlash();
-    });
-    window.addEventListener("focus", () => this.stopFlash());
-    // Browsers only start audio after a gesture: the first click or key unlocks the chime.
-    const unlock = () => this.unlockAudio();
-    document.addEventListener("pointerdown", unlock, { once: true });
-    document.addEventListener("keydown", unlock, { once: true });
-  }
-
-  unlockAudio() {
-    try {
-      if (!this.audio) this.audio = new AudioContext();
-      if (this.audio.state === "suspended") this.audio.resume().catch(() => {});
-    } catch {
-      this.audio = null;
-    }
-  }
-
-  // A short two-note chime, synthesized (no sound file).
-  chime() {
-    const now = Date.now();
-    if (now - this.lastChime < 1500) return;
-    this.lastChime = now;
-    this.unlockAudio();
-    const ctx = this.audio;
-    if (!ctx) return;
-    const t = ctx.currentTime + 0.02;
-    [[0, 880], [0.17, 1318.5]].forEach(([offset, freq]) => {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
-      osc.type = "sine";
-      osc.frequency.value = freq;
-      gain.gain.setValueAtTime(0.0001, t + offset);
-      gain.gain.exponentialRampToValueAtTime(0.22, t + offset + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, t + offset + 0.6);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(t + offset);
-      osc.stop(t + offset + 0.65);
-    });
-    window.fairmeetConsoleChimes = (window.fairmeetConsoleChimes || 0) + 1;
-  }
-
-  async askPermission() {
-    if (!("Notification" in window)) return "unsupported";
-    if (Notification.permission !== "default") return Notification.permission;
-    try {
-      return await Notification.requestPermission();
-    } catch {
-      return Notification.permission;
-    }
-  }
-
-  notify(title, body, chatId) {
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
-    if (!document.hidden && document.hasFocus()) return;
-    try {
-      const n = new Notification(title, { body, tag: chatId ? `live-${chatId}` : "live-queue" });
-      n.onclick = () => {
-        window.focus();
-        if (chatId) this.app.select(chatId);
-        n.close();
-      };
-    } catch {
-      // Some browsers only allow notifications from a service worker; the chime and title still tell.
-    }
-  }
-
-  flash(text) {
-    if (!document.hidden) return;
-    this.flashText = text;
-    if (this.flashTimer) return;
-    let on = false;
-    this.flashTimer = setInterval(() => {
-      on = !on;
-      document.title = on ? this.flashText : this.baseTitle;
-    }, 1000);
-    document.title = text;
-  }
-
-  stopFlash() {
-    if (this.flashTimer) clearInterval(this.flashTimer);
-    this.flashTimer = null;
-    document.title = this.baseTitle;
-  }
-
-  // One alert, by the seat's preferences.
-  raise(title, body, chatId) {
-    const agent = this.app.agent;
-    if (agent.notify_sound) this.chime();
-    if (agent.notify_desktop) this.notify(title, body, chatId);
-    this.flash(`● ${title}`);
-  }
-}
-
-// ------------------------------------------------------------------------------------------ the console
-
-class Console {
+export class Console {
   constructor(root) {
     this.root = root;
     this.boot = JSON.parse(root.dataset.boot);
@@ -199,6 +52,9 @@ class Console {
     this.notesFor = null;
     this.detailLoads = new Map();
     this.taking = new Set();     // chats this tab is taking: their "assigned" frame is no news
+    // Plugins (console_desk.js, console_compose.js, console_files.js) hook in here; see on() and emit().
+    this.listeners = new Map();  // event name -> functions: frame(msg), select(chat), head(chat), detail(chat), line(chat, ev, node), removed(chat)
+    this.beforeSend = [];        // async (chat, text) => false to keep a line from being sent (e.g. a warning the person cancels)
 
     this.bindSeat();
     this.bindQueue();
@@ -227,6 +83,47 @@ class Console {
 
   serverNow() {
     return Date.now() + this.clockOffset;
+  }
+
+  // -------------------------------------------------------------------------------- plugin hooks
+
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, []);
+    this.listeners.get(name).push(fn);
+  }
+
+  emit(name, ...args) {
+    for (const fn of this.listeners.get(name) || []) {
+      try {
+        fn(...args);
+      } catch (err) {
+        console.error(`console ${name} hook:`, err);
+      }
+    }
+  }
+
+  current() {
+    return this.chats.get(this.selected) || null;
+  }
+
+  // Puts text into the composer at the cursor (saved replies, articles, emojis).
+  insertText(text) {
+    const box = $("composer-text");
+    if (box.disabled) return;
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? box.value.length;
+    box.value = box.value.slice(0, start) + text + box.value.slice(end);
+    box.selectionStart = box.selectionEnd = start + text.length;
+    box.focus();
+    this.typed();
+  }
+
+  // Sends a line without the composer (e.g. one paragraph of a saved reply); `extra` rides in the chat frame (auto: true).
+  sendText(chatId, text, extra = {}) {
+    const chat = this.chats.get(chatId);
+    if (!chat || !text.trim()) return false;
+    this.queueLine(chat, text.trim(), extra);
+    return true;
   }
 
   // -------------------------------------------------------------------------------- HTTP
@@ -572,6 +469,7 @@ class Console {
     const chat = this.chats.get(chatId);
     if (!chat) return;
     this.sendFrame({ type: "unwatch", chat: chatId });
+    this.emit("removed", chat);
     chat.list.remove();
     chat.tab.remove();
     clearTimeout(chat.fillTimer);
@@ -641,6 +539,7 @@ class Console {
     this.scrollDown(chat, true);
     this.renderDetail(chat);
     this.loadDetail(chat);
+    this.emit("select", chat);
     if (focus) chat.tab.focus();
     if (window.matchMedia("(max-width: 900px)").matches && document.activeElement === chat.tab) {
       $("chat-pane").scrollIntoView({ block: "start", behavior: "smooth" });
@@ -666,6 +565,7 @@ class Console {
     $("composer-text").placeholder = !open ? "This chat has ended. End it with a next step to file it in History."
       : chat.status === "note" ? "Your reply reaches them by email, with a link to continue the chat…" : "Write a message…";
     $("end-chat").textContent = chat.status === "ended" ? "File chat" : "End chat";
+    this.emit("head", chat);
   }
 
   scrollDown(chat, force = false) {
@@ -702,6 +602,7 @@ class Console {
       h("div", { class: "bubble" },
         h("div", { class: "meta" }, author ? h("span", { class: "author", text: author }) : null,
           kind === "bot" ? h("span", { class: "badge", text: "Bot" }) : null,
+          ev.body && ev.body.auto ? h("span", { class: "badge", text: "Automatic" }) : null,
           isNote ? h("span", { class: "badge status-pending", text: ev.body.callback ? "Note · call back" : "Note" }) : null,
           time),
         h("div", { class: "text", text })));
@@ -715,6 +616,7 @@ class Console {
       chat.pending.delete(ev.client_id);
     }
     const node = this.lineNode(chat, ev);
+    this.emit("line", chat, ev, node);
     // In seq order; lines still being sent stay last.
     let before = null;
     for (const child of chat.list.children) {
@@ -777,7 +679,7 @@ class Console {
     text.addEventListener("blur", () => this.stopTyping());
   }
 
-  sendLine() {
+  async sendLine() {
     const chat = this.chats.get(this.selected);
     const box = $("composer-text");
     const text = box.value.trim();
@@ -786,16 +688,24 @@ class Console {
       this.toast("A message is at most 4000 characters.", "error");
       return;
     }
+    for (const check of this.beforeSend) {
+      if ((await check(chat, text)) === false) return;
+    }
+    if (box.value.trim() !== text) return;  // edited while a check asked something
     box.value = "";
     chat.draft = "";
     this.stopTyping();
+    this.queueLine(chat, text);
+  }
+
+  queueLine(chat, text, extra = {}) {
     const clientId = randomId("m");
     const node = h("li", { class: "line me pending" },
       h("div", { class: "bubble" },
         h("div", { class: "meta" }, h("span", { class: "author", text: "You" }), h("span", { class: "small muted state", text: "Sending…" })),
         h("div", { class: "text", text })));
     chat.list.append(node);
-    chat.pending.set(clientId, { text, node, sentAt: 0, tries: 0 });
+    chat.pending.set(clientId, { text, extra, node, sentAt: 0, tries: 0 });
     this.flushOutbox(chat);
     this.scrollDown(chat, true);
   }
@@ -807,7 +717,7 @@ class Console {
       for (const [clientId, item] of chat.pending) {
         if (item.failed || (item.sentAt && now - item.sentAt < 8000)) continue;
         // The same client_id every time: the server stores a line once however often it arrives.
-        if (this.sendFrame({ type: "chat", chat: chat.id, client_id: clientId, text: item.text })) {
+        if (this.sendFrame({ type: "chat", chat: chat.id, client_id: clientId, text: item.text, ...(item.extra || {}) })) {
           item.sentAt = now;
           item.tries += 1;
         }
@@ -824,7 +734,7 @@ class Console {
     item.node.remove();
     this.ingest(chat, {
       seq: msg.seq, kind: "message", author: { id: this.me.id, name: this.me.name, role: "recruiter" },
-      body: { text: item.text }, at: new Date(this.serverNow()).toISOString(), client_id: msg.client_id,
+      body: { text: item.text, ...(item.extra || {}) }, at: new Date(this.serverNow()).toISOString(), client_id: msg.client_id,
     });
   }
 
@@ -1015,6 +925,7 @@ class Console {
       notes.value = d.private_notes || "";
       $("notes-status").textContent = "";
     }
+    this.emit("detail", chat);
   }
 
   // -------------------------------------------------------------------------------- ending
@@ -1162,6 +1073,7 @@ class Console {
   }
 
   onFrame(msg) {
+    this.emit("frame", msg);
     switch (msg.type) {
       case "welcome": this.onWelcome(msg); break;
       case "queue": this.onQueue(msg); break;
@@ -1246,69 +1158,12 @@ class Console {
   }
 }
 
-// ------------------------------------------------------------------------------------------ job req form
-
-function enhanceJobForm(form) {
-  form.classList.add("js");
-  for (const button of form.querySelectorAll("[data-add]")) {
-    const box = button.parentElement;
-    const rows = box.querySelector("[data-rows]");
-    const count = box.querySelector("[data-count]");
-    const template = box.querySelector("template[data-template]");
-    if (!rows || !count || !template) continue;
-    button.hidden = false;
-    button.addEventListener("click", () => {
-      const n = Number.parseInt(count.value, 10) || 0;
-      const holder = document.createElement("div");
-      holder.innerHTML = template.innerHTML.replaceAll("__N__", String(n)).replaceAll("__M__", String(n + 1));  // our own markup only
-      const row = holder.firstElementChild;
-      rows.append(row);
-      count.value = String(n + 1);
-      const first = row.querySelector("input, textarea, select");
-      if (first) first.focus();
-    });
-  }
-  const hours = form.querySelector("fieldset.hours");
-  const hoursOff = () => {
-    const always = form.querySelector('input[name="hours_on"][value="0"]');
-    if (hours && always) hours.classList.toggle("off", always.checked);
-  };
-  hoursOff();
-  form.addEventListener("change", (e) => {
-    const target = e.target;
-    if (target.name === "hours_on") hoursOff();
-    if (target.matches("[data-kind-select]")) target.closest("[data-row]").dataset.kind = target.value;
-    if (target.matches("[data-remove]")) target.closest("[data-row]").classList.toggle("removing", target.checked);
-  });
-}
-
-function enhanceJobPage() {
-  const form = document.querySelector("[data-jobform]");
-  if (form) enhanceJobForm(form);
-  const copy = document.querySelector("[data-copy]");
-  const source = document.querySelector("[data-copy-source]");
-  if (copy && source && navigator.clipboard) {
-    copy.hidden = false;
-    copy.addEventListener("click", async () => {
-      const status = document.querySelector("[data-copy-status]");
-      try {
-        await navigator.clipboard.writeText(source.value);
-        status.textContent = "Copied.";
-      } catch {
-        source.select();
-        status.textContent = "Select it and copy with Ctrl+C.";
-      }
-    });
-  }
-  for (const f of document.querySelectorAll("form[data-confirm]")) {
-    f.addEventListener("submit", (e) => {
-      if (!window.confirm(f.dataset.confirm)) e.preventDefault();
-    });
-  }
-  const error = $("form-error");
-  if (error) error.focus();
-}
-
 const root = $("console-app");
-if (root && root.dataset.boot) new Console(root);
+if (root && root.dataset.boot) {
+  const app = new Console(root);
+  // Plugins load after the core so a failing one never takes the chats down with it.
+  for (const name of ["console_desk.js", "console_compose.js", "console_files.js"]) {
+    import(`./${name}`).then((mod) => mod.install(app)).catch((err) => console.error(`console plugin ${name}:`, err));
+  }
+}
 enhanceJobPage();

@@ -1,0 +1,5 @@
+// The candidate chat's the emoji picker.
+
+export function install(app) {
+  void app;
+}

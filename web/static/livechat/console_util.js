@@ -1,0 +1,52 @@
+// Small helpers shared by the console's modules: DOM building (textContent only), times, ids.
+
+export const $ = (id) => document.getElementById(id);
+
+export function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+export function webLink(url, text) {
+  // Only http(s) addresses become links (never javascript: or data:).
+  const value = String(url || "");
+  if (/^https?:\/\//i.test(value)) {
+    return h("a", { href: value, target: "_blank", rel: "noopener noreferrer", text: text || value });
+  }
+  return document.createTextNode(value || "—");
+}
+
+export function twoDigits(n) {
+  return String(n).padStart(2, "0");
+}
+
+export function waited(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const hours = Math.floor(s / 3600);
+  const rest = `${twoDigits(Math.floor((s % 3600) / 60))}:${twoDigits(s % 60)}`;
+  return hours ? `${hours}:${rest}` : rest;
+}
+
+export function clockOf(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function randomId(prefix) {
+  const bytes = new Uint8Array(9);
+  crypto.getRandomValues(bytes);
+  return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
