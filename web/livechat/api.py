@@ -187,6 +187,7 @@ async def candidate_message(call: ApiCall) -> Result:
     text = conversations.message_body(body.text)
     entry, created = await _store_one(call, Append(chats.key(chat.id), "message", None, {**text, "name": chat.candidate_name, "role": "candidate"},
                                                    call.ctx.now, client_id=body.client_id))
+    chat.candidate_seen_at = call.ctx.now
     return (201 if created else 200), ls.MessageOut(seq=entry.seq, created=created)
 
 
@@ -214,6 +215,7 @@ def _entry_out(chat_id: int, entry: Entry) -> dict[str, Any]:
 @api(auth=False)
 async def candidate_messages(call: ApiCall) -> Result:
     chat = await candidate_chat(call)
+    chat.candidate_seen_at = call.ctx.now  # the plain (no-JavaScript) page polls this: the candidate is still here
     after_seq = _after_seq(call)
     entries = await conversations.since(call.session, chats.key(chat.id), after_seq)
     return 200, {"messages": [_entry_out(chat.id, e) for e in entries]}

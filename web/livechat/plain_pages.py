@@ -18,7 +18,7 @@ import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import conversations
 from scheduling.conversations import Append
 from scheduling.errors import Conflict, DomainError, NotFound
-from scheduling.livechat import chats, jobs
+from scheduling.livechat import chats, desk, jobs
 from scheduling.livechat import estimate as est
 from scheduling.livechat.models import JobReq, LiveChat, LiveStatus
 from web import pages
@@ -116,8 +116,11 @@ async def chat_page(request: Request) -> Response:
         job = await session.get(JobReq, chat.job_req_id)
         view = await live.candidate_view(session, chat, r.clock())
         entries = await conversations.since(session, chats.key(chat.id), 0)
+        if chat.status in (L.WAITING.value, L.ACTIVE.value, L.TRANSFER.value):
+            await desk.seen(session, chat.id, r.clock())  # the page refreshes itself: the candidate is still here
+            await session.commit()
     csrf_token(request)
-    refresh = chat.status in (L.WAITING.value, L.ACTIVE.value, L.NOTE.value)
+    refresh = chat.status in (L.WAITING.value, L.ACTIVE.value, L.NOTE.value, L.TRANSFER.value)
     estimate = view["estimated_wait"]["text"] if view.get("estimated_wait") else None
     return pages.render(request, "livechat/plain_chat.html", None, title=f"Chat: {job.title if job else 'job'}", job=job, chat=chat, view=view,
                         entries=entries, refresh=refresh, estimate=estimate, path=_path(chat.job_req_id or 0, chat.id),

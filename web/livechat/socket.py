@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from scheduling import conversations
 from scheduling.conversations import Append
 from scheduling.errors import DomainError
-from scheduling.livechat import chats, jobs
+from scheduling.livechat import chats, desk, jobs
 from scheduling.livechat.models import Agent, LiveChat, LiveStatus
 from scheduling.logwriter import Busy
 from scheduling.models import User
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0
 HEARTBEAT_EVERY = dt.timedelta(seconds=20)
 QUEUES_EVERY = dt.timedelta(seconds=60)
+SEEN_EVERY = dt.timedelta(seconds=20)  # how often a connected candidate's presence is written
 L = LiveStatus
 
 
@@ -182,8 +183,8 @@ async def candidate_socket(ws: WebSocket) -> None:
 
 
 class CandidateSession:
-    __slots__ = ("bucket", "chat_id", "conn", "key", "missed", "page_bucket", "queue", "queue_frame", "r", "resume_bucket", "typing_bucket",
-                 "view", "ws")
+    __slots__ = ("bucket", "chat_id", "conn", "key", "missed", "page_bucket", "queue", "queue_frame", "r", "resume_bucket", "seen_at",
+                 "typing_bucket", "view", "ws")
 
     def __init__(self, ws: WebSocket, r: Resources, chat: LiveChat, hello: lp.CandidateHello, view: dict[str, Any],
                  queue_frame: dict[str, Any] | None, missed: list[conversations.Entry]) -> None:
@@ -192,6 +193,7 @@ class CandidateSession:
         self.view, self.queue_frame, self.missed = view, queue_frame, missed
         self.bucket, self.page_bucket = Bucket(20, 10), Bucket(5, 10)
         self.typing_bucket, self.resume_bucket = Bucket(20, 10), Bucket(5, 10)
+        self.seen_at = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.conn = CandidateConn(chat.id, chat.status, view.get("position"), hello.conn, 0, chat.candidate_name, "candidate", ws.send_text,
                                   lambda code, reason: _close(ws, code, reason))
 
@@ -207,15 +209,29 @@ class CandidateSession:
             self.conn.send_message(live.event_frame(self.chat_id, entry))
         if self.queue_frame is not None:
             self.conn.send(encode(self.queue_frame))
+        await self._seen()
         try:
-            await _frames(self.ws, self.conn, lp.parse_candidate, self._handle)
+            await _frames(self.ws, self.conn, lp.parse_candidate, self._handle, idle=self._seen)
         finally:
             for room in (self.key, f"queue:{self.queue}"):
                 await hub.detach(room, self.conn)
             await self.conn.stop()
 
+    async def _seen(self) -> None:
+        """The candidate is still here (connected): a chat whose candidate left is resolved automatically after a while."""
+        now: dt.datetime = self.r.clock()
+        if now - self.seen_at < SEEN_EVERY:
+            return
+        self.seen_at = now
+        try:
+            async with self.r.sessionmaker() as session, session.begin():
+                await desk.seen(session, self.chat_id, now)
+        except (SQLAlchemyError, OSError) as err:
+            log.warning("live socket: recording presence failed: %s", err)
+
     async def _handle(self, message: Any) -> None:
         conn, hub = self.conn, self.r.hub
+        await self._seen()
         if isinstance(message, lp.CandidateChat):
             if not self.bucket.allow():
                 raise p.ProtocolError("rate_limited", "You're sending messages too fast; wait a moment.")
@@ -282,7 +298,7 @@ async def console_socket(ws: WebSocket) -> None:
 
 
 class ConsoleSession:
-    __slots__ = ("beat_at", "conn", "queues", "queues_at", "r", "uid", "watching", "ws")
+    __slots__ = ("beat_at", "conn", "queues", "queues_at", "r", "typing_bucket", "uid", "watching", "ws")
 
     def __init__(self, ws: WebSocket, r: Resources, uid: int, name: str, hello: lp.ConsoleHello) -> None:
         self.ws, self.r, self.uid = ws, r, uid
@@ -290,6 +306,7 @@ class ConsoleSession:
                                 lambda code, reason: _close(ws, code, reason))
         self.queues: list[str] = []
         self.watching: set[int] = set()
+        self.typing_bucket = Bucket(30, 10)
         self.beat_at = dt.datetime.min.replace(tzinfo=dt.UTC)
         self.queues_at = self.beat_at
 
@@ -358,7 +375,9 @@ class ConsoleSession:
         if isinstance(message, lp.StaffChat):
             await self._line(message)
         elif isinstance(message, lp.StaffTyping):
-            if message.chat in self.watching and message.chat not in self.conn.held_for:
+            if not self.typing_bucket.allow():
+                return  # a hint: extra ones are dropped
+            if message.chat in self.watching and message.chat not in self.conn.held_for and await self._may_type(message.chat):
                 await hub.publish(chats.key(message.chat), {"type": "typing", "chat": message.chat, "name": conn.name, "role": "recruiter",
                                                             "active": message.active}, skip=conn.conn_id)
         elif isinstance(message, lp.Watch):
@@ -374,6 +393,14 @@ class ConsoleSession:
             conn.send_message({"type": "pong"})
         else:
             raise p.ProtocolError("unexpected", "hello is only sent once.")
+
+    async def _may_type(self, chat_id: int) -> bool:
+        """Only the owner and visible members show as typing: an invisible monitor or a supervisor reading along never does."""
+        async with self.r.sessionmaker() as session:
+            chat = await session.get(LiveChat, chat_id)
+            if chat is None or chat.status != L.ACTIVE.value:
+                return chat is not None and chat.recruiter_id == self.uid
+            return chat.recruiter_id == self.uid or await chats.member_mode(session, chat_id, self.uid) == "visible"
 
     async def _recheck(self, chat_id: int) -> None:
         allowed = False
