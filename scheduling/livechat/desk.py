@@ -27,6 +27,7 @@ from scheduling.models import Participant, Role, User
 L = LiveStatus
 TICKET_STATUSES = ("open", "pending", "solved")
 RATING_SCALES = {"stars": 5, "smileys": 3}
+ROUTE_LOOKAHEAD = 20  # waiting chats looked at for one routing offer
 
 
 @dataclass
@@ -80,6 +81,15 @@ async def desk_ids(session: AsyncSession, chat: LiveChat) -> set[int]:
 
 async def may_join(session: AsyncSession, chat: LiveChat, user: User) -> bool:
     return user.id in await desk_ids(session, chat) or await supervises(session, chat, user)
+
+
+async def _known_to(session: AsyncSession, chat: LiveChat, user: User, now: dt.datetime) -> None:
+    """Someone who may neither see nor join a chat, and was never offered it, learns nothing of it: not found, as for an
+    unknown id (before any check that would tell its status or owner)."""
+    if await may_join(session, chat, user) or await chats.staff_may_see(session, chat, user, now):
+        return
+    if await session.scalar(select(Offer.id).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id).limit(1)) is None:
+        raise NotFound("No such chat.", code="chat_not_found")
 
 
 async def forward_targets(session: AsyncSession, chat: LiveChat) -> tuple[list[int], list[Team]]:
@@ -183,16 +193,18 @@ async def offer_next(session: AsyncSession, chat: LiveChat, now: dt.datetime, *,
 
 
 async def route_offer(session: AsyncSession, queue: str, now: dt.datetime) -> Offer | None:
-    """In an event whose chats wait to be accepted: offers the queue's first waiting chat nobody is offered yet."""
+    """In an event whose chats wait to be accepted: offers the queue's first waiting chat, nobody offered yet, that someone
+    can be offered (a chat everyone online has declined or let run out doesn't hold back the chats behind it)."""
     stmt = (select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value, LiveChat.offered_to_id.is_(None))
-            .order_by(LiveChat.ticket).limit(1))
+            .order_by(LiveChat.ticket).limit(ROUTE_LOOKAHEAD))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    first = (await session.execute(stmt)).scalar_one_or_none()
-    if first is None:
-        return None
-    chat = await _lock(session, first)
-    return await offer_next(session, chat, now, reason="route", automatic_only=True)
+    for chat_id in list((await session.execute(stmt)).scalars()):
+        chat = await _lock(session, chat_id)
+        offer = await offer_next(session, chat, now, reason="route", automatic_only=True)
+        if offer is not None:
+            return offer
+    return None
 
 
 async def accepts_offers(session: AsyncSession, queue: str) -> bool:
@@ -217,6 +229,7 @@ async def _queue_event(session: AsyncSession, queue: str) -> int | None:
 async def accept(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Change:
     """Accepts a chat offered to the caller (routing or a forward: they own it now) or an invitation (they join it)."""
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     now = ctx.now
     invite = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
                                                         Offer.reason == "invite"))).scalar_one_or_none()
@@ -261,6 +274,7 @@ async def _move_on(session: AsyncSession, chat: LiveChat, user_id: int, outcome:
 
 async def decline(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Change:
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     now = ctx.now
     invite = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
                                                         Offer.reason == "invite"))).scalar_one_or_none()
@@ -328,6 +342,7 @@ async def join(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
     """Joins an ongoing chat: visibly (everyone, the candidate included, is told; both answer) or invisibly (nobody is
     told; the joiner reads along and may later join visibly or take the chat over)."""
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     if chat.status != L.ACTIVE.value:
         raise Conflict("Only an ongoing chat can be joined.", code="not_active")
     if not await may_join(session, chat, user):
@@ -350,6 +365,7 @@ async def join(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
 async def take_over(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Change:
     """Makes the caller the chat's owner; the previous owner leaves it (and gets their seat back)."""
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     if chat.status != L.ACTIVE.value:
         raise Conflict("Only an ongoing chat can be taken over.", code="not_active")
     if not await may_join(session, chat, user):
@@ -372,6 +388,7 @@ def _note(note: str) -> str:
 async def invite(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int, target_id: int, note: str = "") -> Change:
     """Invites an online colleague to join the chat while the caller stays; they accept within the event's time."""
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     await _require_owner(session, chat, user)
     note = _note(note)
     people, _ = await forward_targets(session, chat)
@@ -396,6 +413,7 @@ async def forward(session: AsyncSession, ctx: actions.Context, user: User, chat_
     the caller's hands at once and is offered to the colleague (or the team's longest-idle free member) to accept in
     time; unanswered, it goes to the team's next member or back to its queue."""
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     await _require_owner(session, chat, user)
     note = _note(note)
     if (to_user is None) == (to_team is None):
@@ -438,6 +456,7 @@ async def leave(session: AsyncSession, ctx: actions.Context, user: User, chat_id
     """Leaves a chat. A member just goes (announced when visible). The owner hands it to the earliest visible member with
     a free seat; when nobody stays, the chat ends and becomes a follow-up ticket (the candidate's first question as subject)."""
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     now = ctx.now
     mode = await chats.member_mode(session, chat.id, user.id)
     if mode is not None and chat.recruiter_id != user.id:
@@ -549,6 +568,7 @@ async def end_with_ticket(session: AsyncSession, ctx: actions.Context, user: Use
 
 async def ask_rating(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Change:
     chat = await _lock(session, chat_id)
+    await _known_to(session, chat, user, ctx.now)
     if chat.status not in (L.ACTIVE.value, L.ENDED.value, L.NOTE.value):
         raise Conflict("Ask for a rating once the chat has started.", code="not_active")
     if not user.is_admin:
