@@ -257,7 +257,10 @@ async def accept(session: AsyncSession, ctx: actions.Context, user: User, chat_i
 
 async def _move_on(session: AsyncSession, chat: LiveChat, user_id: int, outcome: str, now: dt.datetime) -> Change:
     """The offer to `user_id` ended without an accept: the next person gets it, else the chat waits to be taken
-    (a chat forwarded to one person goes back to its own queue)."""
+    (a chat forwarded to one person goes back to its own queue). A forward's note and sender go with it to the next person."""
+    ended = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user_id, Offer.outcome == "pending",
+                                                       Offer.reason != "invite"))).scalars().first()
+    by = await session.get(User, ended.from_user_id) if ended is not None and ended.from_user_id else None
     await session.execute(update(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user_id, Offer.outcome == "pending",
                                               Offer.reason != "invite").values(outcome=outcome, decided_at=now))
     chat.offered_to_id, chat.offer_expires_at, chat.updated_at = None, None, now
@@ -266,7 +269,8 @@ async def _move_on(session: AsyncSession, chat: LiveChat, user_id: int, outcome:
     if was_forward and chat.queue.startswith("user:"):
         chat.queue = home(chat)
         change.queues.add(chat.queue)
-    nxt = await offer_next(session, chat, now, reason="forward" if was_forward else "route", automatic_only=not was_forward)
+    nxt = await offer_next(session, chat, now, reason="forward" if was_forward else "route", by=by, note=ended.note if ended else "",
+                           automatic_only=not was_forward)
     if nxt is not None:
         change.offered.append(nxt)
     return change

@@ -362,8 +362,10 @@ async def test_a_person_forward_nobody_answers_goes_back_to_the_chats_own_queue(
     assert r.status_code in (404, 409) and "chat" not in r.json()  # too late
     chat = await w.chat_row(chat_id)
     assert chat.queue == f"job:{w.job_id}" and chat.status == "transfer" and chat.recruiter_id is None
-    # Back in its own queue it is offered to the next free person of that queue (not Bob again).
+    # Back in its own queue it is offered to the next free person of that queue (not Bob again), with Alice's note.
     assert chat.offered_to_id in (w.id["alice"], w.id["cleo"])
+    [again] = await w.offers("alice" if chat.offered_to_id == w.id["alice"] else "cleo")
+    assert again["chat"] == chat_id and again["note"] == "For you" and again["by"]["name"] == "Alice"
     assert (await w.seen_by_candidate(chat_id, cand))["status"] == "transfer"
     await w.seats_match_ownership()
 
