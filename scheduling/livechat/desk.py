@@ -366,8 +366,9 @@ async def join(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
     return change
 
 
-async def take_over(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Change:
-    """Makes the caller the chat's owner; the previous owner leaves it (and gets their seat back)."""
+async def take_over(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int, *, owner_id: int | None = None) -> Change:
+    """Makes the caller the chat's owner; the previous owner leaves it (and gets their seat back). With `owner_id` (the
+    owner the caller saw), a chat someone else took over meanwhile is refused: of two take-overs at once, one wins."""
     chat = await _lock(session, chat_id)
     await _known_to(session, chat, user, ctx.now)
     if chat.status != L.ACTIVE.value:
@@ -376,6 +377,8 @@ async def take_over(session: AsyncSession, ctx: actions.Context, user: User, cha
         raise NotFound("No such chat.", code="chat_not_found")
     if chat.recruiter_id == user.id:
         raise Conflict("You already have this chat.", code="already_in_chat")
+    if owner_id is not None and chat.recruiter_id != owner_id:
+        raise Conflict("A colleague has just taken this chat over.", code="owner_changed")
     old = chat.recruiter_id
     await _move_seat(session, old, user.id, ctx.now)
     chat.recruiter_id, chat.updated_at = user.id, ctx.now

@@ -55,7 +55,8 @@ async def join(call: ApiCall) -> Result:
 @api(auth=False)
 async def take_over(call: ApiCall) -> Result:
     user = await staff_user(call)
-    return await _answer(call, await desk.take_over(call.session, call.ctx, user, call.path_int("chat_id")), user)
+    body = await call.body(ds.TakeOverIn)
+    return await _answer(call, await desk.take_over(call.session, call.ctx, user, call.path_int("chat_id"), owner_id=body.owner_id), user)
 
 
 @api(auth=False)

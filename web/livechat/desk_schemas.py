@@ -38,6 +38,10 @@ class RatingIn(LiveIn):
     comment: Annotated[StrictStr, Field(max_length=1000)] = ""
 
 
+class TakeOverIn(LiveIn):
+    owner_id: Id | None = None  # the owner the caller saw: if someone else has it by now, 409 owner_changed (of two at once, one wins)
+
+
 class DeskOut(BaseModel):
     """The chat as its staff see it after the operation (the same view as GET /api/v1/live-chats/{chat_id})."""
 
@@ -145,7 +149,8 @@ class RatedOut(BaseModel):
 OPERATIONS += [
     ("post", "/api/v1/live-chats/{chat_id}/join", "Join an ongoing chat, visibly (everyone is told) or invisibly (nobody is)", JoinIn, DeskOut, 200,
      False),
-    ("post", "/api/v1/live-chats/{chat_id}/take-over", "Take an ongoing chat over: you own it, the previous owner leaves", None, DeskOut, 200, False),
+    ("post", "/api/v1/live-chats/{chat_id}/take-over", "Take an ongoing chat over: you own it, the previous owner leaves", TakeOverIn, DeskOut,
+     200, False),
     ("post", "/api/v1/live-chats/{chat_id}/forward", "Forward your chat to an online colleague or a team, with a note", ForwardIn, DeskOut, 200,
      False),
     ("post", "/api/v1/live-chats/{chat_id}/invite", "Invite an online colleague into your chat (you stay)", InviteIn, DeskOut, 200, False),
