@@ -234,6 +234,8 @@ async def accept(session: AsyncSession, ctx: actions.Context, user: User, chat_i
     invite = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
                                                         Offer.reason == "invite"))).scalar_one_or_none()
     if invite is not None:
+        if chat.recruiter_id == user.id:
+            raise Conflict("You have this chat already.", code="already_in_chat")
         if invite.expires_at <= now or chat.status != L.ACTIVE.value:
             raise Conflict("This invitation has expired.", code="offer_expired")
         invite.outcome, invite.decided_at = "accepted", now
@@ -383,8 +385,12 @@ async def take_over(session: AsyncSession, ctx: actions.Context, user: User, cha
     await _move_seat(session, old, user.id, ctx.now)
     chat.recruiter_id, chat.updated_at = user.id, ctx.now
     await session.execute(delete(ChatMember).where(ChatMember.live_chat_id == chat.id, ChatMember.user_id == user.id))
+    # An invitation the new owner had into this chat is void: accepted later, it would make them a member of their own chat.
+    invited = await session.execute(update(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
+                                                        Offer.reason == "invite").values(outcome="withdrawn", decided_at=ctx.now))
     await session.flush()
     return Change(chat, notices=[_notice(chat, user, "took_over", f"{user.name} took over the chat", ctx.now)],
+                  gone=[(user.id, chat.id, "withdrawn")] if invited.rowcount else [],  # type: ignore[attr-defined]
                   staff={user.id, *([old] if old else [])})
 
 

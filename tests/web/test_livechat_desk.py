@@ -462,6 +462,22 @@ async def test_who_may_be_invited_or_forwarded_to(w: World) -> None:
     assert "Alice" not in names and names["Bob"]["online"] is True and names["Cleo"]["online"] is False and "Tal" not in names
 
 
+async def test_an_invitation_is_void_once_the_invitee_owns_the_chat(w: World) -> None:
+    chat_id, cand = await w.taken_by("alice")
+    assert (await w.op("alice", chat_id, "invite", {"user_id": w.id["bob"]})).status_code == 200
+    await w.ok("bob", chat_id, "take-over")  # instead of accepting, Bob takes the chat over
+    assert await w.offers("bob") == []
+    r = await w.op("bob", chat_id, "accept")
+    assert r.status_code == 409
+    view = (await w.view("bob", chat_id)).json()
+    assert view["you"] == "owner" and view["members"] == []
+    assert (await w.seats())["bob"] == 1
+    assert (await w.op("bob", chat_id, "leave")).status_code == 200  # the last one out: the chat ends
+    assert (await w.seen_by_candidate(chat_id, cand))["status"] == "ended"
+    assert (await w.seats())["bob"] == 0
+    await w.seats_match_ownership()
+
+
 # --------------------------------------------------------------------------- 6. leave
 
 
