@@ -1268,8 +1268,8 @@ class CandidateChat {
     } else if (event.kind === "notice") {
       const name = body.name || (event.author && event.author.name) || "";
       let text = body.text || "";
-      if (body.event === "left") text = `${name || "The recruiter"} has left the chat`;
-      else if (body.event === "joined") text = `${name || "A recruiter"} joined the chat`;
+      if (body.event === "left" && !text) text = `${name || "The recruiter"} has left the chat`;
+      else if (body.event === "joined" && !text) text = `${name || "A recruiter"} joined the chat`;
       else if (body.event === "ended" && role === "candidate") text = "You ended the chat";
       else if (body.event === "resume" && role === "candidate") text = `You shared a résumé${body.file ? ` (${body.file})` : ""}`;
       if (text) this.sysLine(text);

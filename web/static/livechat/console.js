@@ -302,10 +302,11 @@ export class Console {
     const quiet = [];
     for (const name of names) {
       const frame = this.queues.get(name);
-      const waiting = frame.waiting || [];
+      // Chats forwarded to this queue come first (they were already being served), then the line.
+      const waiting = [...(frame.transfers || []).map((t) => ({ ...t, forwarded: true })), ...(frame.waiting || [])];
       total += waiting.length;
       if (!waiting.length) {
-        quiet.push(frame.label || name);
+        if (!name.startsWith("user:")) quiet.push(frame.label || name);
         continue;
       }
       const staffing = frame.staffing || {};
@@ -314,12 +315,13 @@ export class Console {
         const take = h("button", { class: "btn small", type: "button", text: "Take", "aria-label": `Take ${w.name}`, dataset: { take: String(w.id) } });
         take.addEventListener("click", () => this.take(w.id, take));
         list.append(h("li", { class: "qrow", dataset: { chatId: String(w.id) } },
-          h("div", { class: "qwho" }, h("strong", { text: w.name }), w.title ? h("span", { class: "small muted", text: w.title }) : null),
+          h("div", { class: "qwho" }, h("strong", { text: w.name }), w.forwarded ? h("span", { class: "badge", text: "Forwarded" }) : null,
+            w.title ? h("span", { class: "small muted", text: w.title }) : null),
           h("span", { class: "waited", title: "Waiting for", dataset: { since: w.since || "" }, text: this.waitedText(w.since) }),
           take));
       }
       box.append(h("div", { class: "queuegroup" },
-        names.length > 1 ? h("div", { class: "queuehead" },
+        names.filter((n) => !n.startsWith("user:")).length > 1 || name.startsWith("user:") ? h("div", { class: "queuehead" },
           h("h3", { text: frame.label || name }),
           h("span", { class: "small muted", text: `${staffing.online ?? 0} online · ${staffing.free ?? 0} free seats` })) : null,
         list));
@@ -947,7 +949,9 @@ export class Console {
       }
       for (const b of dialog.querySelectorAll("button")) b.disabled = true;
       await this.flushNotes();
-      const r = await this.api("POST", `/live-chats/${chat.id}/end`, { next_step: step, outcome });
+      const body = { next_step: step, outcome };
+      this.emit("end-body", chat, body);  // the ticket's fields (console_desk.js)
+      const r = await this.api("POST", `/live-chats/${chat.id}/end`, body);
       for (const b of dialog.querySelectorAll("button")) b.disabled = false;
       if (!r.ok) {
         $("end-error").textContent = r.error.message;
@@ -971,6 +975,7 @@ export class Console {
     select.replaceChildren(h("option", { value: "", text: "Choose a next step…" }), ...steps.map((s) => h("option", { value: s, text: s })));
     if (chat.detail && chat.detail.next_step) select.value = chat.detail.next_step;
     $("end-title").textContent = `End the chat with ${chat.name}`;
+    this.emit("end-open", chat);
     $("end-error").textContent = "";
     $("end-dialog").showModal();
     select.focus();
