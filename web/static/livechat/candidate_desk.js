@@ -35,6 +35,7 @@ class DeskParts {
     this.chat = chat;
     this.rating = null;     // {style, scale, score, rated}
     this.box = null;
+    this.transferTo = "";
     chat.on("welcome", (view) => this.onView(view));
     chat.on("line", (event) => this.onLine(event));
     chat.on("status", (status) => this.onStatus(status));
@@ -45,7 +46,7 @@ class DeskParts {
       this.rating = view.rating;
       if (!view.rating.rated) this.prompt();
     }
-    if (view.status === "transfer") this.chat.setStatusLine("You're being transferred to a colleague. Stay here: they'll be with you in a moment.");
+    if (view.status === "transfer") this.transferLine();
   }
 
   onLine(event) {
@@ -55,13 +56,19 @@ class DeskParts {
       this.rating = { ...body.rating_request, score: null, rated: false };
       this.prompt();
     }
-    if (event.kind === "notice" && body.event === "forwarded" && live) {
-      this.chat.setStatusLine(`You're being transferred to ${body.to || "a colleague"}. Stay here: they'll be with you in a moment.`);
+    if (event.kind === "notice" && body.event === "forwarded") {
+      this.transferTo = body.to || "";
+      if (this.chat.status === "transfer") this.transferLine();
     }
+  }
+
+  transferLine() {
+    this.chat.setStatusLine(`You're being transferred to ${this.transferTo || "a colleague"}. Stay here: they'll be with you in a moment.`);
   }
 
   onStatus(status) {
     if (status === "active" && this.chat.recruiter) this.chat.setStatusLine("");
+    if (status === "transfer") this.transferLine();
     // The footer is rebuilt on every status: keep an unanswered prompt visible.
     if (this.box && this.rating && !this.rating.rated) this.place();
   }
