@@ -276,6 +276,7 @@ class Scope:
     organized: frozenset[int]  # events the viewer organizes
     managed_jobs: frozenset[int]  # job reqs the viewer manages (created, or of an event they organize)
     teams: frozenset[int]  # teams the viewer belongs to
+    own_jobs: bool = False  # manages job reqs outside the events they organize (for the words only)
 
     def supervises(self, s: Sample, job_req_id: int | None) -> bool:
         return self.admin or (s.event_id in self.organized) or (job_req_id in self.managed_jobs)
@@ -286,15 +287,18 @@ async def scope_of(session: AsyncSession, user: User) -> Scope:
     organized = frozenset((await session.execute(select(Participant.event_id).where(
         Participant.user_id == user.id, Participant.role == Role.ORGANIZER.value))).scalars())
     managed: frozenset[int] = frozenset()
+    own_jobs = False
     if not user.is_admin:
         conds: list[ColumnElement[bool]] = [JobReq.created_by_id == user.id]
         if organized:
             conds.append(JobReq.event_id.in_(sorted(organized)))
-        managed = frozenset((await session.execute(select(JobReq.id).where(or_(*conds)))).scalars())
+        rows = (await session.execute(select(JobReq.id, JobReq.event_id).where(or_(*conds)))).all()
+        managed = frozenset(i for i, _ in rows)
+        own_jobs = any(e not in organized for _, e in rows)
     teams = frozenset(await routing.team_ids_of(session, user.id))
     if not (user.is_admin or managed or teams or await jobs.is_staff(session, user)):
         raise Forbidden("The live-chat report is for recruiters, organizers and admins.", code="not_staff")
-    return Scope(user.id, user.is_admin, organized, managed, teams)
+    return Scope(user.id, user.is_admin, organized, managed, teams, own_jobs)
 
 
 async def event_choices(session: AsyncSession, user: User, scope: Scope) -> list[Event]:
@@ -317,7 +321,7 @@ def scope_text(scope: Scope, events: dict[int, str]) -> str:
     if scope.organized:
         names = sorted(events.get(e, f"event {e}") for e in scope.organized)
         parts.append("every chat of " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "") + " (you organize it)")
-    if scope.managed_jobs:
+    if scope.own_jobs:
         parts.append("the chats of job reqs you manage")
     parts.append("your own chats")
     if scope.teams:
