@@ -24,8 +24,9 @@ from starlette.routing import BaseRoute, Route
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import actions, conversations, queries, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
-from scheduling.livechat import chats, jobs
+from scheduling.livechat import chats, desk, jobs, routing
 from scheduling.livechat import hours as hours_mod
+from scheduling.livechat.desk_models import Ticket
 from scheduling.livechat.models import Agent, JobReq, JobReqAssignee, LiveChat
 from scheduling.models import Event, Participant, Role, User
 from web.convertors import parse_id
@@ -140,6 +141,7 @@ class Line:
     text: str
     at: dt.datetime
     note: bool = False
+    auto: bool = False  # an automatic staff update ("still with you")
 
 
 def transcript_lines(entries: list[conversations.Entry], me: User, names: dict[int, str], candidate: str) -> list[Line]:
@@ -156,7 +158,8 @@ def transcript_lines(entries: list[conversations.Entry], me: User, names: dict[i
             out.append(Line(e.seq, "message", "candidate", str(e.body.get("name") or candidate), text, e.at, bool(e.body.get("note"))))
         else:
             who = "me" if e.author_id == me.id else "staff"
-            out.append(Line(e.seq, "message", who, names.get(e.author_id) or str(e.body.get("name") or "Recruiter"), text, e.at))
+            out.append(Line(e.seq, "message", who, names.get(e.author_id) or str(e.body.get("name") or "Recruiter"), text, e.at,
+                            auto=bool(e.body.get("auto"))))
     return out
 
 
@@ -170,9 +173,11 @@ async def history_chat(request: Request, session: AsyncSession, user: User) -> R
         author_ids.add(chat.recruiter_id)
     names = {u.id: u.name for u in (await session.execute(select(User).where(User.id.in_(author_ids)))).scalars()} if author_ids else {}
     job = await session.get(JobReq, chat.job_req_id) if chat.job_req_id else None
+    ticket = (await session.execute(select(Ticket).where(Ticket.live_chat_id == chat.id))).scalar_one_or_none()
+    settings = await routing.desk_settings(session, chat.event_id)
     return render(request, "livechat/staff_history_chat.html", user, chat=chat, job=job, lines=transcript_lines(entries, user, names, chat.candidate_name),
                   recruiter=names.get(chat.recruiter_id or 0, ""), answers=orjson.loads(chat.answers or "[]"),
-                  fields=orjson.loads(chat.fields or "{}"))
+                  fields=orjson.loads(chat.fields or "{}"), ticket=ticket, scale=desk.RATING_SCALES[settings.rating_style])
 
 
 # --------------------------------------------------------------------------- job reqs: lists
