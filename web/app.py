@@ -33,9 +33,13 @@ from web import api, netcheck, pages, rooms
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
+from web.livechat import attachments_api
 from web.livechat import candidate_pages, desk_api, event_pages, plain_pages, staff_pages
 from web.livechat import followup as live_followup
+from web.livechat import library_api, library_pages
+from web.livechat import report_pages as live_report
 from web.livechat import socket as live_socket
+from web.livechat import ticket_api, ticket_pages
 from web.openapi import document
 from web.ratelimit import RateLimiter
 from web.settings import Settings
@@ -194,12 +198,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *netcheck.routes,
         *live_api.routes,
         *desk_api.routes,
+        *attachments_api.routes,
         *live_followup.routes,
         *live_socket.routes,
         *candidate_pages.routes,
         *event_pages.routes,
         *plain_pages.routes,
         *staff_pages.routes,
+        *library_api.routes,
+        *library_pages.routes,
+        *ticket_api.routes,
+        *ticket_pages.routes,
+        *live_report.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
