@@ -37,8 +37,8 @@ L = LiveStatus
 ONLINE_WINDOW = routing.ONLINE_WINDOW
 DEFAULT_NEXT_STEPS = ("Interview", "Screen", "Pipeline", "Not a fit")
 EVENT_EARLY = dt.timedelta(hours=1)  # booth and support queues open this long before the event starts
-MAIL_EVERY = dt.timedelta(minutes=10)
-ALERT_EVERY = dt.timedelta(minutes=5)  # email alerts of waiting candidates, per recruiter  # at most one "new reply" email or text per chat in this time
+MAIL_EVERY = dt.timedelta(minutes=10)  # at most one "new reply" email or text per chat in this time
+ALERT_EVERY = dt.timedelta(minutes=5)  # email alerts of waiting candidates, per recruiter
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
