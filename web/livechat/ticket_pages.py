@@ -40,7 +40,7 @@ STATUS_HINTS = {"open": "needs an answer", "pending": "waiting for the candidate
 # Error codes -> the field they concern, so the message names it in words.
 ERROR_PLACES = {"invalid_assignee": "Assignee", "invalid_ticket_status": "Status", "empty_message": "Reply", "too_long": "Reply",
                 "invalid_text": "Reply"}
-OPS = ("update", "reply", "transcript")
+OPS = ("save", "reply", "transcript")
 
 
 def _path_int(request: Request, name: str) -> int:
@@ -165,7 +165,7 @@ async def _run(op: str, session: AsyncSession, ctx: actions.Context, request: Re
     def link(chat_id: int) -> str:
         return live.continue_link(settings, chat_id)
 
-    if op == "update":
+    if op == "save":
         ticket, _ = await tickets.update_ticket(session, ctx, user, ticket_id, subject=get("subject"), status=get("status"),
                                                 assignee_id=_assignee(get("assignee_id")))
         return f"Ticket saved: {STATUS_LABELS.get(ticket.status, ticket.status).lower()}.", None
@@ -198,6 +198,7 @@ def _post(op: str) -> Callable[[Request], Awaitable[Response]]:
         r = res(request)
         ctx = context(request)
         typed = {k: str(v) for k, v in form.items() if k != "csrf"}
+        gone: DomainError | None = None  # shown once the session is closed (the error page reads the database too)
         async with r.sessionmaker() as session:
             async with session.begin():
                 user = await session_user(request, session)
@@ -212,13 +213,17 @@ def _post(op: str) -> Callable[[Request], Awaitable[Response]]:
                     try:
                         view = await _view(session, request, user, ticket_id)
                     except DomainError as err2:
-                        return await error_page(request, status_for(err2), err2.message)
-                    f = _defaults(view["ticket"])
-                    if op in ("update", "reply"):
-                        f.update({k: v for k, v in typed.items() if k in f})
-                    if op == "reply" and typed.get("client_id"):
-                        view["client_id"] = typed["client_id"]  # the same line if they send it again
-                    return render(request, "livechat/staff_ticket.html", user, status=status_for(err), f=f, errors={op: _message(err)}, **view)
+                        gone = err2
+                    else:
+                        f = _defaults(view["ticket"])
+                        if op in ("save", "reply"):
+                            f.update({k: v for k, v in typed.items() if k in f})
+                        if op == "reply" and typed.get("client_id"):
+                            view["client_id"] = typed["client_id"]  # the same line if they send it again
+                        return render(request, "livechat/staff_ticket.html", user, status=status_for(err), f=f, errors={op: _message(err)},
+                                      **view)
+        if gone is not None:
+            return await error_page(request, status_for(gone), gone.message)
         if replied is not None:
             await publish_reply(live.Publisher(r), replied)
         flash(request, text)
@@ -230,7 +235,7 @@ def _post(op: str) -> Callable[[Request], Awaitable[Response]]:
 routes: list[BaseRoute] = [
     Route("/live/tickets", tickets_page, methods=["GET"]),
     Route("/live/tickets/{ticket_id:id}", ticket_page, methods=["GET"]),
-    Route("/live/tickets/{ticket_id:id}", _post("update"), methods=["POST"]),
+    Route("/live/tickets/{ticket_id:id}", _post("save"), methods=["POST"]),
     Route("/live/tickets/{ticket_id:id}/reply", _post("reply"), methods=["POST"]),
     Route("/live/tickets/{ticket_id:id}/transcript", _post("transcript"), methods=["POST"]),
 ]
