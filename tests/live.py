@@ -2,7 +2,9 @@
 
 `python -m tests.live --port P --database-url U [--pool N] [--queue N] [--clock ISO] [--redis-url R]` serves in this
 process: a frozen clock (rooms of seeded chats are open), no background jobs, sign-in and chat-start limits off,
-a short reconnect grace. Tests and benchmarks start it with `serve_process`.
+a short reconnect grace. Tests and benchmarks start it with `serve_process`. `--real-clock` serves with the real time
+instead (offers that must be accepted in time expire), `--desk-jobs` runs the live-chat desk's timers (offer
+time-outs every second, automatic resolve) though the other background jobs stay off.
 """
 
 from __future__ import annotations
@@ -60,14 +62,17 @@ def serve(make_settings: Callable[[str], Settings], clock: Callable[[], dt.datet
 
 @contextmanager
 def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue: int = 0, busy_after: float = 0, log: Path | None = None,
-                  secret: str = "live-secret", redis_url: str = "", redis_prefix: str = "") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`python -m tests.live` in a child process until the block ends; yields (base URL, process). Its output goes to `log`."""
+                  secret: str = "live-secret", redis_url: str = "", redis_prefix: str = "", real_clock: bool = False,
+                  desk_jobs: bool = False) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python -m tests.live` in a child process until the block ends; yields (base URL, process). Its output goes to `log`.
+    `real_clock`: the real time instead of `clock` (frozen); `desk_jobs`: the desk's timers run (offer time-outs, auto-resolve)."""
     with free_socket() as probe:
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "tests.live", "--port", str(port), "--database-url", database_url, "--pool", str(pool),
             "--queue", str(queue), "--busy-after", str(busy_after), "--clock", clock.isoformat(), "--secret", secret,
-            "--redis-url", redis_url, "--redis-prefix", redis_prefix]
+            "--redis-url", redis_url, "--redis-prefix", redis_prefix, *(["--real-clock"] if real_clock else []),
+            *(["--desk-jobs"] if desk_jobs else [])]
     out = log.open("wb") if log is not None else None
     proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT if out else None,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -110,21 +115,32 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=0, help="PostgreSQL pool size without overflow (0: the app's default)")
     parser.add_argument("--queue", type=int, default=0, help="conversation entries allowed to wait (0: the app's default)")
     parser.add_argument("--busy-after", type=float, default=0, help="seconds a line waits for room in a full log queue (0: default)")
-    parser.add_argument("--clock", required=True, help="the frozen time, ISO 8601 with offset")
+    parser.add_argument("--clock", help="the frozen time, ISO 8601 with offset (required unless --real-clock)")
+    parser.add_argument("--real-clock", action="store_true", help="serve with the real time (UTC now), not a frozen one")
+    parser.add_argument("--desk-jobs", action="store_true", help="run the live-chat desk's timers (offer time-outs, auto-resolve)")
     parser.add_argument("--secret", default="live-secret")
     parser.add_argument("--redis-url", default="", help="Redis between nodes (several processes on one database)")
     parser.add_argument("--redis-prefix", default="")
     args = parser.parse_args()
-    frozen = dt.datetime.fromisoformat(args.clock)
+    if args.clock is None and not args.real_clock:
+        parser.error("give --clock ISO, or --real-clock")
     settings = Settings(database_url=args.database_url, secret_key=args.secret, base_url=f"http://127.0.0.1:{args.port}",
                         login_rate_per_minute=100_000, live_start_limit=100_000, reconnect_grace_seconds=0.5,
                         redis_url=args.redis_url, redis_prefix=args.redis_prefix or "fairmeet:",
-                        db_pool_size=args.pool or None, db_max_overflow=0 if args.pool else None)
+                        db_pool_size=args.pool or None, db_max_overflow=0 if args.pool else None, desk_jobs=args.desk_jobs)
     if args.queue:
         settings.log_queue_limit = args.queue
     if args.busy_after:
         settings.log_busy_after_seconds = args.busy_after
-    app = create_app(settings, clock=lambda: frozen, background=False)
+    if args.real_clock:
+        def clock() -> dt.datetime:
+            return dt.datetime.now(dt.UTC)
+    else:
+        frozen = dt.datetime.fromisoformat(args.clock)
+
+        def clock() -> dt.datetime:
+            return frozen
+    app = create_app(settings, clock=clock, background=False)
     freeze_startup_heap()
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, **SERVER_OPTIONS)
 
