@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import actions
 from scheduling.errors import Conflict, Invalid, NotFound
 from scheduling.livechat.desk_models import RoutingRule, Team, TeamMember
-from scheduling.livechat.models import Agent, JobReq, KnockoutQuestion
+from scheduling.livechat.models import Agent, JobReq, KnockoutQuestion, LiveChat
 from scheduling.models import Company, Event, Participant, Role, User
 
 ONLINE_WINDOW = dt.timedelta(seconds=75)  # a console beats every 25 s: three missed beats and the seat is offline
@@ -188,9 +188,17 @@ async def save_team(session: AsyncSession, ctx: actions.Context, actor: User, ev
 
 
 async def delete_team(session: AsyncSession, actor: User, team_id: int) -> Team:
-    """Removes a team; its rules go with it, and chats waiting in its queue stay where they are (taken by its former members
-    or by organizers), never lost."""
+    """Removes a team; its rules go with it. Chats still waiting for it (or left there as notes) go back to their own
+    queue, at its end, never stranded in a queue nobody answers any more."""
+    from scheduling.livechat.chats import take_ticket  # noqa: PLC0415 -- chats imports this module
+
     team = await _team_for_organizer(session, actor, team_id, lock=True)
+    stranded = (select(LiveChat).where(LiveChat.queue == f"team:{team.id}", LiveChat.status.in_(("waiting", "transfer", "away", "note")))
+                .order_by(LiveChat.ticket, LiveChat.id).with_for_update())
+    for chat in (await session.execute(stranded)).scalars():
+        chat.queue, chat.team_id = home_queue(chat.kind, chat.job_req_id, chat.event_id, chat.company_id), None
+        if chat.status == "waiting":
+            chat.ticket = await take_ticket(session, chat.queue)
     await session.delete(team)
     await session.flush()
     return team
