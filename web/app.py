@@ -40,6 +40,7 @@ from web.livechat import library_api, library_pages
 from web.livechat import report_pages as live_report
 from web.livechat import socket as live_socket
 from web.livechat import ticket_api, ticket_pages
+from web.livechat import team_pages as live_teams
 from web.openapi import document
 from web.ratelimit import RateLimiter
 from web.settings import Settings
@@ -210,6 +211,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *ticket_api.routes,
         *ticket_pages.routes,
         *live_report.routes,
+        *live_teams.routes,
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [
