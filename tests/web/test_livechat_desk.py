@@ -38,7 +38,7 @@ DESK = ("alice", "bob", "cleo")
 @dataclass
 class World:
     client: httpx.AsyncClient
-    app: Starlette
+    app: Any  # the Starlette app when it runs in this process (background jobs are called directly)
     engine: AsyncEngine
     clock: FakeClock
     event_id: int
@@ -164,6 +164,11 @@ async def _participant(client: httpx.AsyncClient, admin: Headers, event_id: int,
 @pytest.fixture
 async def w(app_client: tuple[Starlette, httpx.AsyncClient], engine: AsyncEngine, clock: FakeClock) -> World:
     app, client = app_client
+    return await build_world(client, engine, clock, app)
+
+
+async def build_world(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock, app: Any) -> World:
+    """The event, its two job reqs and the desk's people, made through the API (as in production)."""
     base: dict[str, Any] = await setup_event(client, engine, clock.now)
     event_id, admin = base["event_id"], base["admin"]
     r = await client.post(f"/api/v1/events/{event_id}/companies", headers=admin, json={"name": "Globex", "website": "https://globex.example"})
