@@ -235,7 +235,7 @@ class CandidateSession:
         if isinstance(message, lp.CandidateChat):
             if not self.bucket.allow():
                 raise p.ProtocolError("rate_limited", "You're sending messages too fast; wait a moment.")
-            if conn.status not in (L.WAITING.value, L.ACTIVE.value, L.NOTE.value):
+            if conn.status not in (L.WAITING.value, L.ACTIVE.value, L.NOTE.value, L.TRANSFER.value):
                 raise p.ProtocolError("chat_closed", "This chat is closed.")
             body = {**conversations.message_body(message.text), "name": conn.name, "role": "candidate"}
             stored = await self.r.log_writer.append(Append(self.key, "message", None, body, self.r.clock(), message.client_id))
