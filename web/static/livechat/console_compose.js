@@ -250,14 +250,16 @@ class Compose {
     this.articles = new Picker(this, {
       name: "articles", label: "Articles", placeholder: "Search the event's articles…",
       empty: "No articles for this chat's event yet.",
-      search: (q) => {
-        const params = new URLSearchParams();
-        if (q) params.set("q", q);
+      search: async (q) => {
+        // The chat's event's articles; all of the caller's events' when the chat has none (or its event isn't theirs).
         const chat = this.app.current();
         const event = chat && chat.detail && chat.detail.event;
-        if (event) params.set("event_id", String(event.id));
-        const qs = params.toString();
-        return this.fetchList(`/live-articles${qs ? `?${qs}` : ""}`);
+        const query = q ? `q=${encodeURIComponent(q)}` : "";
+        if (event) {
+          const found = await this.fetchList(`/live-articles?event_id=${encodeURIComponent(event.id)}${query ? `&${query}` : ""}`, true);
+          if (found !== null) return found;
+        }
+        return this.fetchList(`/live-articles${query ? `?${query}` : ""}`);
       },
       describe: (a) => ({ title: a.title, sub: a.published ? a.event.name : `Draft · ${a.event.name}`, preview: pieces(a.body).slice(0, 4) }),
       actions: [
@@ -302,8 +304,9 @@ class Compose {
     return !this.app.current() || !box || box.disabled ? "This chat is closed for new messages." : "";
   }
 
-  async fetchList(path) {
+  async fetchList(path, nullIfMissing = false) {
     const r = await this.app.api("GET", path);
+    if (r.status === 404 && nullIfMissing) return null;
     if (!r.ok) throw new Error(r.error ? r.error.message : "Couldn't search; try again.");
     return Array.isArray(r.body) ? r.body : [];
   }
