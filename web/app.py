@@ -33,13 +33,10 @@ from web import api, netcheck, pages, rooms
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
-from web.livechat import attachments_api
-from web.livechat import candidate_pages, desk_api, event_pages, plain_pages, staff_pages
+from web.livechat import attachments_api, candidate_pages, desk_api, event_pages, library_api, library_pages, plain_pages, staff_pages, ticket_api, ticket_pages
 from web.livechat import followup as live_followup
-from web.livechat import library_api, library_pages
 from web.livechat import report_pages as live_report
 from web.livechat import socket as live_socket
-from web.livechat import ticket_api, ticket_pages
 from web.livechat import team_pages as live_teams
 from web.openapi import document
 from web.ratelimit import RateLimiter

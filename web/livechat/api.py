@@ -15,7 +15,7 @@ from starlette.routing import Route
 from scheduling import actions, conversations, timefmt
 from scheduling.conversations import Append, Entry
 from scheduling.errors import NotFound
-from scheduling.livechat import chats, desk, export, files, followup, jobs
+from scheduling.livechat import chats, desk, export, files, followup, jobs, tickets
 from scheduling.livechat import estimate as est
 from scheduling.livechat import hours as hours_mod
 from scheduling.livechat.models import Agent, JobReq, LiveChat, LiveStatus
@@ -188,6 +188,8 @@ async def candidate_message(call: ApiCall) -> Result:
     entry, created = await _store_one(call, Append(chats.key(chat.id), "message", None, {**text, "name": chat.candidate_name, "role": "candidate"},
                                                    call.ctx.now, client_id=body.client_id))
     chat.candidate_seen_at = call.ctx.now
+    if created and chat.status == L.NOTE.value:
+        await tickets.candidate_replied(call.session, chat.id, call.ctx.now)  # the candidate answered a reopened ticket: open again
     return (201 if created else 200), ls.MessageOut(seq=entry.seq, created=created)
 
 

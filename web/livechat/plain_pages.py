@@ -18,7 +18,7 @@ import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import conversations
 from scheduling.conversations import Append
 from scheduling.errors import Conflict, DomainError, NotFound
-from scheduling.livechat import chats, desk, jobs
+from scheduling.livechat import chats, desk, jobs, tickets
 from scheduling.livechat import estimate as est
 from scheduling.livechat.models import JobReq, LiveChat, LiveStatus
 from web import pages
@@ -148,6 +148,8 @@ async def act(request: Request) -> Response:
                 chats.candidate_may_write(chat)
                 body = {**conversations.message_body(str(form.get("text", ""))), "name": chat.candidate_name, "role": "candidate"}
                 appends = [Append(chats.key(chat.id), "message", None, body, ctx.now, client_id=str(form.get("client_id", ""))[:64] or None)]
+                if chat.status == L.NOTE.value:
+                    await tickets.candidate_replied(session, chat.id, ctx.now)  # a reopened ticket is open again
             elif op == "note":
                 if not r.live_limits["note"].allow(client_ip(request)):
                     raise Conflict("Too many notes from here; try again later.", code="rate_limited")

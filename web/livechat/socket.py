@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from scheduling import conversations
 from scheduling.conversations import Append
 from scheduling.errors import DomainError
-from scheduling.livechat import chats, desk, jobs
+from scheduling.livechat import chats, desk, jobs, tickets
 from scheduling.livechat.models import Agent, LiveChat, LiveStatus
 from scheduling.logwriter import Busy
 from scheduling.models import User
@@ -244,6 +244,9 @@ class CandidateSession:
             conn.send_message({"type": "ack", "chat": self.chat_id, "client_id": message.client_id, "seq": entry.seq})
             if created:
                 await hub.publish(self.key, live.event_frame(self.chat_id, entry), skip=conn.conn_id)
+                if conn.status == L.NOTE.value:  # a thread (a note, or a ticket reopened by a reply): its ticket is open again
+                    async with self.r.sessionmaker() as session, session.begin():
+                        await tickets.candidate_replied(session, self.chat_id, self.r.clock())
         elif isinstance(message, lp.CandidateTyping):
             if not self.typing_bucket.allow():
                 return  # typing is a hint: extra ones are dropped
