@@ -365,6 +365,11 @@ async def join(session: AsyncSession, ctx: actions.Context, user: User, chat_id:
     change = Change(chat, staff={user.id, *([chat.recruiter_id] if chat.recruiter_id else [])})
     if not invisible:
         change.notices.append(_notice(chat, user, "joined", f"{user.name} joined the chat", ctx.now))
+        # Joined without the invitation they had: it is answered (accepting it later would announce them a second time).
+        settled = await session.execute(update(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
+                                                            Offer.reason == "invite").values(outcome="accepted", decided_at=ctx.now))
+        if settled.rowcount:  # type: ignore[attr-defined]
+            change.gone.append((user.id, chat.id, "accepted"))
     return change
 
 
