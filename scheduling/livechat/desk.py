@@ -453,11 +453,13 @@ async def forward(session: AsyncSession, ctx: actions.Context, user: User, chat_
         queue, team_id, label = f"team:{team.id}", team.id, f"the {team.name} team"
     old_queue, old_owner = chat.queue, chat.recruiter_id
     await chats._free_seat(session, chat)  # noqa: SLF001
+    invited = await chats.withdraw_offers(session, chat, now)  # invitations into the chat go with the one who leaves it
     chat.status, chat.recruiter_id, chat.queue, chat.team_id, chat.updated_at = L.TRANSFER.value, None, queue, team_id, now
     await session.flush()
     change = Change(chat, notices=[_notice(chat, user, "forwarded", f"{user.name} is transferring you to {label}. Please stay in the chat.", now,
                                            to=label)],
-                    queues={old_queue, queue}, freed={old_queue}, staff={u for u in (old_owner, user.id) if u})
+                    gone=[(u, chat.id, "withdrawn") for u in invited], queues={old_queue, queue}, freed={old_queue},
+                    staff={u for u in (old_owner, user.id) if u})
     offer: Offer | None
     if to_user is not None:
         settings = await routing.desk_settings(session, chat.event_id)

@@ -483,6 +483,26 @@ async def test_an_invitation_is_void_once_the_invitee_owns_the_chat(w: World) ->
     await w.seats_match_ownership()
 
 
+async def test_joining_instead_of_accepting_an_invitation_is_announced_once(w: World) -> None:
+    chat_id, cand = await w.taken_by("alice")
+    assert (await w.op("alice", chat_id, "invite", {"user_id": w.id["bob"]})).status_code == 200
+    await w.ok("bob", chat_id, "join", {"invisible": False})  # from the colleagues' chats list, not the invitation
+    assert await w.offers("bob") == []
+    assert (await w.op("bob", chat_id, "accept")).status_code == 409
+    assert (await w.texts(chat_id, cand)).count("Bob joined the chat") == 1
+
+
+async def test_forwarding_withdraws_the_forwarders_invitations(w: World) -> None:
+    chat_id, cand = await w.taken_by("alice")
+    assert (await w.op("alice", chat_id, "invite", {"user_id": w.id["bob"], "note": "Help me?"})).status_code == 200
+    assert (await w.op("alice", chat_id, "forward", {"user_id": w.id["cleo"]})).status_code == 200
+    assert await w.offers("bob") == []  # Alice is gone: her invitation into the chat went with her
+    await w.ok("cleo", chat_id, "accept")
+    assert (await w.op("bob", chat_id, "accept")).status_code in (404, 409)
+    assert (await w.view("cleo", chat_id)).json()["members"] == []
+    assert "Bob joined the chat" not in await w.texts(chat_id, cand)
+
+
 # --------------------------------------------------------------------------- 6. leave
 
 
