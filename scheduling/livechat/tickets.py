@@ -329,3 +329,11 @@ async def candidate_replied(session: AsyncSession, chat_id: int, now: dt.datetim
     True when the chat has a ticket."""
     result = await session.execute(update(Ticket).where(Ticket.live_chat_id == chat_id).values(status="open", updated_at=now))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def staff_replied(session: AsyncSession, chat_id: int, now: dt.datetime) -> bool:
+    """A staff line in a reopened thread written from Chats rather than the ticket page: an open ticket waits for the
+    candidate again (a solved one stays solved). True when a ticket changed."""
+    result = await session.execute(update(Ticket).where(Ticket.live_chat_id == chat_id, Ticket.status == "open")
+                                   .values(status="pending", updated_at=now))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

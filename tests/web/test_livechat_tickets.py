@@ -246,6 +246,11 @@ async def test_reply_reopens_the_chat_and_the_candidate_continues(client: httpx.
     r = await client.get(url, headers=p["org"])
     assert r.json()["status"] == "open" and r.json()["updated_at"] == clock.now.isoformat()
     assert "Sounds great, thanks!" in [m["body"]["text"] for m in r.json()["messages"]]
+    # A staff line in the thread from Chats makes it wait for the candidate again (the lead calls this from staff lines on notes).
+    async with create_sessionmaker(engine)() as s, s.begin():
+        assert await tickets.staff_replied(s, chat_id, clock.now)
+        assert not await tickets.staff_replied(s, chat_id, clock.now)  # pending already
+    assert (await client.get(url, headers=p["org"])).json()["status"] == "pending"
 
     # Replying again (after the 10 minutes) emails again and makes it pending; the previous owner can still read the ticket.
     clock.now += dt.timedelta(minutes=11)
