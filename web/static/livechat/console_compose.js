@@ -516,7 +516,7 @@ class Compose {
     const desk = chat && chat.detail && chat.detail.desk;
     const limit = desk && Number.isFinite(desk.remind_seconds) ? desk.remind_seconds : 90;
     const waited = this.waitedFor(chat);
-    const show = limit > 0 && waited !== null && waited > limit;
+    const show = limit > 0 && waited !== null && waited > limit && !this.blocked();  // not for who can't write (e.g. monitoring unseen)
     const bar = $("chat-bar");
     if (!bar) return;
     if (!show) {
