@@ -239,7 +239,8 @@ async def test_reply_reopens_the_chat_and_the_candidate_continues(client: httpx.
     clock.now += dt.timedelta(minutes=1)
     r = await client.post(f"/api/v1/chats/{chat_id}/messages", headers=cand, json={"client_id": "c-2", "text": "Sounds great, thanks!"})
     assert r.status_code == 201, r.text
-    # The candidate's line makes the ticket open again (the lead calls this where candidate lines arrive; here, directly).
+    assert (await client.get(url, headers=p["org"])).json()["status"] == "open"  # the candidate's line opens the ticket again
+    # The same, directly: where candidate lines arrive (API, socket, plain page), tickets.candidate_replied runs with the line.
     async with create_sessionmaker(engine)() as s, s.begin():
         assert await tickets.candidate_replied(s, chat_id, clock.now)
         assert not await tickets.candidate_replied(s, 999_999, clock.now)  # a chat without a ticket: nothing
