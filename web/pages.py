@@ -94,11 +94,16 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
     )
 
 
-async def error_page(request: Request, status: int, message: str) -> Response:
+async def error_page(request: Request, status: int, message: str, *, session: AsyncSession | None = None) -> Response:
+    """An error page for the signed-in person (or a stranger). Called inside an open transaction, pass its `session`:
+    on SQLite a second session would wait for that transaction's write lock (BEGIN IMMEDIATE) until it timed out."""
     user = None
     if "session" in request.scope:
-        async with res(request).sessionmaker() as session:
+        if session is not None:
             user = await session_user(request, session)
+        else:
+            async with res(request).sessionmaker() as own:
+                user = await session_user(request, own)
     titles = {404: "Not found", 403: "Not allowed", 405: "Not allowed", 409: "Conflict", 500: "Something went wrong"}
     return render(request, "error.html", user, status=status, title=titles.get(status, "Error"), message=message)
 
@@ -492,7 +497,7 @@ async def request_send(request: Request) -> Response:
                 try:
                     view = await _request_form_ctx(session, request, user)
                 except DomainError as err2:
-                    return await error_page(request, status_for(err2), err2.message)
+                    return await error_page(request, status_for(err2), err2.message, session=session)
             return render(request, "request_form.html", user, status=status_for(err), message=message, answer=answer, error=err.message, **view)
     flash(request, "Request sent. You'll get an email when they answer." if chat.status == "pending"
           else "Request accepted at once: pick a time below.")

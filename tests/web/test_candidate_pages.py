@@ -131,3 +131,17 @@ async def test_pages_are_framed_by_fairmeet_only_and_the_widget_by_its_sites(cli
     for path in ("/login", "/live/console", "/jobs/1/chat", "/healthz"):
         r = await client.get(path)
         assert r.headers.get("content-security-policy", "").endswith("frame-ancestors 'self'"), path
+
+
+async def test_not_found_pages_answer_at_once_for_a_signed_in_person(client: httpx.AsyncClient, engine: AsyncEngine, now: dt.datetime) -> None:
+    """The error page reads who is signed in inside the request's own transaction: on SQLite a second session used to
+    wait for that transaction's write lock and answer a 500 after 30 s."""
+    from tests.web.test_pages import sign_in
+
+    archived = await _job(engine, now, archived=True)
+    r = await sign_in(client, "admin@example.test")
+    assert r.status_code in (200, 303), r.text
+    for path in ("/jobs/999999", f"/jobs/{archived}/widget", "/jobs/999999/chat", "/jobs/999999/chat/1"):
+        r = await client.get(path, timeout=10)
+        assert r.status_code == 404, (path, r.status_code)
+        assert "Ada Admin" in r.text or "/jobs/" in path and "widget" in path  # the page knows who is signed in (the widget frame has no header)

@@ -67,7 +67,7 @@ async def job_page(request: Request) -> Response:
         try:
             job = await jobs.public_job(session, job_id)
         except NotFound as err:
-            return await pages.error_page(request, 404, err.message)
+            return await pages.error_page(request, 404, err.message, session=session)
         response = pages.render(
             request, "livechat/job.html", None, title=job.title, job=job, description=paragraphs(job.description),
             apply_url=_web_url(job.apply_url), boot=_boot(job, "page"),
@@ -83,7 +83,7 @@ async def widget_frame(request: Request) -> Response:
         try:
             job = await jobs.public_job(session, job_id)
         except NotFound as err:
-            response = await pages.error_page(request, 404, err.message)
+            response = await pages.error_page(request, 404, err.message, session=session)
             response.headers["Content-Security-Policy"] = frame_ancestors([])
             return response
         allowed = jobs.origins(job)

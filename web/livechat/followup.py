@@ -302,7 +302,7 @@ def _followup_post(op: str) -> Callable[[Request], Awaitable[Response]]:
                     try:
                         view = await _followup_view(session, request, user, chat_id)
                     except DomainError as err2:
-                        return await error_page(request, status_for(err2), err2.message)
+                        return await error_page(request, status_for(err2), err2.message, session=session)
                     job = view["job"]
                     f = {**_defaults(view["chat"], job.title if job else ""), **typed}
                     for box in ("copy_me", "include_resume", "include_transcript"):

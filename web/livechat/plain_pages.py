@@ -44,7 +44,7 @@ async def form_page(request: Request) -> Response:
         try:
             job = await jobs.public_job(session, request.path_params["job_id"])
         except NotFound as err:
-            return await pages.error_page(request, 404, err.message)
+            return await pages.error_page(request, 404, err.message, session=session)
         ctx = await _form_ctx(session, job)
     return pages.render(request, "livechat/plain_form.html", None, title=f"Chat about {job.title}", values={}, error="", **ctx)
 
@@ -62,7 +62,7 @@ async def start(request: Request) -> Response:
         try:
             job = await jobs.public_job(session, job_id)
         except NotFound as err:
-            return await pages.error_page(request, 404, err.message)
+            return await pages.error_page(request, 404, err.message, session=session)
         ctx = await _form_ctx(session, job)
 
     def again(message: str, status: int) -> Response:
@@ -112,7 +112,7 @@ async def chat_page(request: Request) -> Response:
         try:
             chat = await _chat(session, request)
         except NotFound:
-            return await pages.error_page(request, 404, "This chat can't be opened here: it belongs to another browser, or it has ended.")
+            return await pages.error_page(request, 404, "This chat can't be opened here: it belongs to another browser, or it has ended.", session=session)
         job = await session.get(JobReq, chat.job_req_id)
         view = await live.candidate_view(session, chat, r.clock())
         entries = await conversations.since(session, chats.key(chat.id), 0)

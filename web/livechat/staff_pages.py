@@ -468,7 +468,7 @@ async def job_save(request: Request) -> Response:
                     current = await jobs.get_job(session, job_id, user) if job_id is not None else None
                     view = await _form_view(request, session, user, current)
                 except DomainError as err2:
-                    return await error_page(request, status_for(err2), err2.message)
+                    return await error_page(request, status_for(err2), err2.message, session=session)
                 return render(request, "livechat/staff_job_edit.html", user, status=status_for(err), f=f.padded(), error=_message(err), **view)
     flash(request, "Job req created. Assign recruiters below so candidates can chat." if job_id is None else "Job req saved.")
     return RedirectResponse(f"/live/jobs/{saved_id}", status_code=303)

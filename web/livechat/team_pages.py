@@ -238,7 +238,7 @@ async def _post(request: Request, target: Target, act: Action) -> Response:
                 try:
                     view = await _view(session, user, target.event_id, ctx.now)
                 except DomainError as err2:
-                    return await error_page(request, status_for(err2), err2.message)
+                    return await error_page(request, status_for(err2), err2.message, session=session)
                 view.update(typed={target.form: _typed(form)}, errors={target.form: _worded(err)})
                 return render(request, TEMPLATE, user, status=status_for(err), **view)
     flash(request, message)
