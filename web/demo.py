@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduling import accounts, actions, timefmt
-from scheduling.livechat import jobs
+from scheduling.livechat import jobs, routing
+from scheduling.livechat.models import JobReq
 from scheduling.models import User
 
 DEMO_PASSWORD = "fairmeet-demo"
@@ -96,6 +98,7 @@ async def seed(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_u
         await actions.send_request(s, ctx, ravi, event.id, recruiter_id=rita.id, message="Interested in your hardware teams.")
         await actions.send_request(s, ctx, eva, event.id, recruiter_id=jonas.id, message="Health data is my passion.")
         await _job_reqs(s, ctx, admin, event.id, base_url, rita=rita, marco=marco, aisha=aisha)
+        await _desk_routing(s, ctx, admin, event.id, design=[aisha, jonas], engineering=[rita, marco, lena])
     return True
 
 
@@ -122,6 +125,15 @@ async def _job_reqs(s: AsyncSession, ctx: actions.Context, admin: User, event_id
     for job, people in ((backend, (rita, marco)), (design, (aisha,))):
         for person in people:
             await jobs.assign(s, ctx, admin, job.id, person.id)
+
+
+async def _desk_routing(s: AsyncSession, ctx: actions.Context, admin: User, event_id: int, *, design: list[User], engineering: list[User]) -> None:
+    """Two teams, the designer job req's chats routed to the Design team, and chats offered to accept within 30 s."""
+    team = await routing.save_team(s, ctx, admin, event_id, "Design", [u.id for u in design])
+    await routing.save_team(s, ctx, admin, event_id, "Engineering", [u.id for u in engineering])
+    designer = (await s.execute(select(JobReq.id).where(JobReq.event_id == event_id, JobReq.title == "Product Designer"))).scalar_one()
+    await routing.add_rule(s, ctx, admin, event_id, routing.RuleIn(kind="job", job_req_id=designer, team_id=team.id))
+    await routing.set_desk_settings(s, admin, event_id, accept_seconds=30, remind_seconds=90, resolve_minutes=15)
 
 
 async def sign_in_links(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_url: str) -> list[tuple[str, str, str]]:
