@@ -158,8 +158,11 @@ async def _start(client: httpx.AsyncClient, w: dict[str, Any], job: dict[str, An
 
 
 @pytest.fixture
-async def world(app_client: tuple[httpx.AsyncClient, Path], engine: AsyncEngine, clock: FakeClock) -> World:
-    """Rec (Acme) answers a job req and has taken Cara's chat; Ben waits in a chat of his own."""
+async def world(engine: AsyncEngine, app_client: tuple[httpx.AsyncClient, Path], clock: FakeClock) -> World:
+    """Rec (Acme) answers a job req and has taken Cara's chat; Ben waits in a chat of his own.
+
+    The engine comes first so that it is torn down last: the app's after-commit work (e.g. filling a freed seat after a
+    chat ends) is over before PostgreSQL's tables are truncated."""
     client, uploads = app_client
     w: dict[str, Any] = await setup_event(client, engine, clock.now)
     r = await client.post("/api/v1/job-reqs", headers=w["rec"], json={**JOB, "event_id": w["event_id"]})
@@ -216,6 +219,9 @@ async def test_files_go_both_ways_and_only_the_chats_people_get_them(world: Worl
     line = next(m for m in await c.messages() if m["body"].get("attachment", {}).get("id") == back["id"])
     assert line["author"]["name"] == "Rec" and line["author"]["role"] == "recruiter"
     assert len(c.files()) == 2 and await c.rows() == 2
+    r = await c.client.get(f"/api/v1/live-chats/{c.chat_id}/attachments", headers=c.rec)
+    assert [(a["name"], a["side"], a["by"]) for a in r.json()["attachments"]] == [("screenshot.png", "candidate", "Cara"),
+                                                                                  ("next steps.txt", "staff", "Rec")]
 
     # Everyone else gets 404 (unknown and invisible look the same): another chat's candidate, a recruiter of another
     # company, a talent; without credentials 401.

@@ -27,7 +27,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from scheduling.errors import NotFound
-from scheduling.livechat import attachments, chats, desk
+from scheduling.livechat import attachments, chats, tickets
 from scheduling.livechat.desk_models import Attachment
 from scheduling.livechat.models import LiveChat, LiveStatus
 from scheduling.models import User
@@ -188,7 +188,9 @@ async def candidate_upload(call: ApiCall) -> Result:
     await attachments.candidate_may_send(call.session, chat)
     stored = _write(call, data)
     att, append = await attachments.add(call.session, chat, side="candidate", user=None, stored=stored, checked=checked, now=call.ctx.now)
-    await desk.seen(call.session, chat.id, call.ctx.now)
+    chat.candidate_seen_at = call.ctx.now
+    if chat.status == LiveStatus.NOTE.value:
+        await tickets.candidate_replied(call.session, chat.id, call.ctx.now)  # a file in a reopened ticket's thread opens it again
     entries = await _store(call, [append])
     return 201, _out(att, chat.candidate_name, f"/api/v1/chats/{chat.id}/attachments/{att.id}", entries[0].seq if entries else None)
 
@@ -235,7 +237,7 @@ async def staff_list(call: ApiCall) -> Result:
 async def _listed(call: ApiCall, chat: LiveChat) -> list[asc.AttachmentOut]:
     rows = await attachments.for_chat(call.session, chat.id)
     ids = {a.user_id for a in rows if a.user_id is not None}
-    names = dict((await call.session.execute(select(User.id, User.name).where(User.id.in_(ids)))).tuples().all()) if ids else {}
+    names = {uid: name for uid, name in await call.session.execute(select(User.id, User.name).where(User.id.in_(ids)))} if ids else {}
     return [_out(a, chat.candidate_name if a.side == "candidate" else names.get(a.user_id or 0, "Staff"),
                  f"/api/v1/live-chats/{chat.id}/attachments/{a.id}") for a in rows]
 

@@ -191,7 +191,7 @@ class Files {
     const box = $("transcripts");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
     img.addEventListener("load", () => this.app.scrollDown(chat, atBottom));
-    text.append(h("a", { href: this.url(chat, att.id), download: String(att.name || "image"), tabindex: "-1", "aria-hidden": "true" }, img));
+    text.append(img);
   }
 
   // Lines ingested before this module was installed: fetch the chat's lines once and draw the files among them.
