@@ -259,10 +259,10 @@ async def add_rule(session: AsyncSession, ctx: actions.Context, actor: User, eve
         answer = rule.answer
     elif rule.answer:
         raise Invalid("An answer needs its question.", code="invalid_rule")
-    count = (await session.execute(select(func.count()).select_from(RoutingRule).where(RoutingRule.event_id == event_id))).scalar_one()
+    count, last = (await session.execute(select(func.count(), func.max(RoutingRule.position)).where(RoutingRule.event_id == event_id))).one()
     if count >= MAX_RULES:
         raise Invalid(f"An event has at most {MAX_RULES} routing rules.", code="too_many_rules")
-    row = RoutingRule(event_id=event_id, position=int(count), kind=rule.kind, job_req_id=rule.job_req_id, company_id=rule.company_id,
+    row = RoutingRule(event_id=event_id, position=0 if last is None else int(last) + 1, kind=rule.kind, job_req_id=rule.job_req_id, company_id=rule.company_id,
                       question_id=rule.question_id, answer=answer, team_id=rule.team_id, user_id=rule.user_id, created_at=ctx.now)
     session.add(row)
     await session.flush()
