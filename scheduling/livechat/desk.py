@@ -223,6 +223,11 @@ async def _queue_event(session: AsyncSession, queue: str) -> int | None:
     if kind == "team":
         team = await session.get(Team, int(rest))
         return team.event_id if team else None
+    if kind == "user":  # a person's own queue may hold chats of several events: the one served next decides
+        event_id: int | None = await session.scalar(select(LiveChat.event_id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value,
+                                                                                LiveChat.offered_to_id.is_(None))
+                                                    .order_by(LiveChat.ticket).limit(1))
+        return event_id
     return None
 
 
