@@ -237,6 +237,21 @@ async def test_a_prechat_answer_rule_sends_chats_to_a_person(client: httpx.Async
     assert (await client.post(f"/api/v1/live-chats/{senior}/take", headers=w["rec2"])).status_code == 200
 
 
+async def test_a_new_rule_goes_last_whatever_was_removed_before(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _world(client, engine, clock)
+    rules = f"/api/v1/events/{w['event_id']}/routing-rules"
+    made = []
+    for kind in ("job", "booth", "support"):
+        r = await client.post(rules, headers=w["org"], json={"kind": kind, "user_id": w["ids"]["rec@example.test"]})
+        assert r.status_code == 201, r.text
+        made.append(r.json()["id"])
+    for rule_id in made[:2]:
+        assert (await client.delete(f"/api/v1/routing-rules/{rule_id}", headers=w["org"])).status_code == 204
+    r = await client.post(rules, headers=w["org"], json={"kind": "", "user_id": w["ids"]["rec2@example.test"]})
+    assert r.status_code == 201
+    assert [x["summary"] for x in (await client.get(rules, headers=w["org"])).json()] == ["Support chats go to Rec", "Chats go to Rec2"]
+
+
 # --------------------------------------------------------------------------- offers to accept in time
 
 
@@ -302,6 +317,19 @@ async def test_chats_are_offered_to_accept_in_time_and_move_on(client: httpx.Asy
     assert (chat.status, chat.offered_to_id) == ("waiting", None)
     # Still anyone's to take by hand.
     assert (await client.post(f"/api/v1/live-chats/{third}/take", headers=heads[first_choice])).status_code == 200
+
+
+async def test_a_chat_routed_to_a_person_is_offered_too(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w = await _world(client, engine, clock)
+    rec2 = w["ids"]["rec2@example.test"]
+    r = await client.post(f"/api/v1/events/{w['event_id']}/routing-rules", headers=w["org"], json={"job_req_id": w["job"]["id"], "user_id": rec2})
+    assert r.status_code == 201
+    assert (await client.put(f"/api/v1/events/{w['event_id']}/desk-settings", headers=w["org"], json={"accept_seconds": 30})).status_code == 200
+    await _available(client, w["rec2"], auto=True)
+    chat_id = await _start(client, w, "Fay")
+    chat = await _offered(engine, chat_id)
+    assert (chat.queue, chat.status, chat.offered_to_id, chat.recruiter_id) == (f"user:{rec2}", "waiting", rec2, None)
+    assert (await client.post(f"/api/v1/live-chats/{chat_id}/accept", headers=w["rec2"])).status_code == 200
 
 
 # --------------------------------------------------------------------------- the page
