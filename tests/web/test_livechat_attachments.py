@@ -293,6 +293,13 @@ async def test_refused_uploads_store_nothing(world: World) -> None:
     r = await c.client.post(f"/api/v1/live-chats/{c.chat_id}/attachments", files={"file": ("cv.pdf", PDF)})
     assert r.status_code == 401
 
+    # Credentials are checked before the body is taken in: a wrong token with a huge file is not found / unauthenticated.
+    huge = PDF + b"0" * (attachments.MAX_BYTES + 1)
+    r = await c.send({"Authorization": "Bearer " + "x" * 43}, "cv.pdf", huge)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "chat_not_found"
+    r = await c.send({"Authorization": "Bearer not-an-api-token"}, "cv.pdf", huge, staff=True)
+    assert r.status_code == 401
+
     # After the chat ends, nobody sends files into it any more (downloads still work).
     r = await c.client.post(f"/api/v1/live-chats/{c.chat_id}/end", headers=c.rec, json={"next_step": "Interview", "outcome": "finished"})
     assert r.status_code == 200, r.text

@@ -31,7 +31,7 @@ from scheduling.livechat import attachments, chats, tickets
 from scheduling.livechat.desk_models import Attachment
 from scheduling.livechat.models import LiveChat, LiveStatus
 from scheduling.models import User
-from web.api import ApiCall, BadRequest, api
+from web.api import ApiCall, BadRequest, _bearer_user, api
 from web.http import res
 from web.livechat import attachments_schemas as asc
 from web.livechat import live
@@ -141,16 +141,26 @@ def _checked(data: bytes, name: str) -> attachments.Checked:
         raise BadRequest(err.code, err.message, status=415) from None
 
 
-def _bearer_present(call: ApiCall) -> None:
+# Credentials are checked before a body is read, so a stranger can't make the server take in 10 MB only to be refused;
+# the check runs in a short transaction of its own, because the endpoint's transaction must not hold a lock (on SQLite
+# the whole database's) while a slow sender's file arrives. The endpoint checks again, in full, in its own transaction.
+
+
+async def _candidate_first(call: ApiCall) -> None:
     scheme, _, token = call.request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise BadRequest("unauthenticated", "Send the chat's token: Authorization: Bearer <token>.", status=401)
+    async with res(call.request).sessionmaker() as session, session.begin():
+        await chats.chat_for_token(session, call.path_int("chat_id"), token.strip())  # another chat's or no chat's token: 404
 
 
-def _staff_credentials_present(call: ApiCall) -> None:
-    """Before reading a body: an API token, or a signed session with the page's CSRF token (staff_user checks them in full)."""
+async def _staff_first(call: ApiCall) -> None:
+    """An API token that names a person, or a signed session with the page's CSRF token (staff_user checks them in full)."""
     request = call.request
     if request.headers.get("authorization"):
+        async with res(request).sessionmaker() as session, session.begin():
+            if await _bearer_user(request, session, call.ctx.now) is None:
+                raise BadRequest("unauthenticated", "Send a valid API token: Authorization: Bearer <token>.", status=401)
         return
     if not isinstance(request.session.get("uid"), int):
         raise BadRequest("unauthenticated", "Sign in, or send an API token.", status=401)
@@ -181,7 +191,7 @@ def _download(call: ApiCall, att: Attachment) -> Response:
 @api(auth=False)
 async def candidate_upload(call: ApiCall) -> Result:
     limited(call, "upload")
-    _bearer_present(call)
+    await _candidate_first(call)
     data, name = await _read_upload(call)
     checked = _checked(data, name)
     chat = await candidate_chat(call, lock=True)
@@ -208,7 +218,7 @@ async def candidate_download(call: ApiCall) -> Result:
 @_removes_uncommitted
 @api(auth=False)
 async def staff_upload(call: ApiCall) -> Result:
-    _staff_credentials_present(call)
+    await _staff_first(call)
     data, name = await _read_upload(call)
     checked = _checked(data, name)
     user = await staff_user(call)
