@@ -54,7 +54,8 @@ class Redirect(Exception):  # noqa: N818 -- control flow, not an error
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
-    request.session.setdefault("flash", []).append([kind, message])
+    # Assigned, not appended in place: the session is saved only when a key is set, so a second message would be lost.
+    request.session["flash"] = [*request.session.get("flash", []), [kind, message]]
 
 
 def _safe_next(value: str | None, default: str = "/") -> str:

@@ -539,29 +539,46 @@ async def transcript_text(session: AsyncSession, chat: LiveChat) -> str:
     return "\n".join(lines)
 
 
+async def ticket_people(session: AsyncSession, chat: LiveChat) -> list[int]:
+    """Who may be assigned a chat's ticket: those who serve it (its queue's, its team's, its job req's recruiters) and the
+    event's organizers; not every recruiter at the event (a ticket of one company's booth stays with that company)."""
+    ids = await desk_ids(session, chat)
+    if chat.job_req_id is not None:
+        ids |= set(await jobs.assignee_ids(session, chat.job_req_id))
+    if chat.event_id is not None:
+        ids |= set((await session.execute(select(Participant.user_id).where(
+            Participant.event_id == chat.event_id, Participant.role == Role.ORGANIZER.value))).scalars())
+    return sorted(ids)
+
+
 async def _check_assignee(session: AsyncSession, chat: LiveChat, assignee_id: int | None) -> int | None:
     if assignee_id is None:
         return None
-    people, _ = await forward_targets(session, chat)
-    if assignee_id not in people:
-        raise Invalid("Assign the ticket to a colleague who works on this chat's event or job req.", code="invalid_assignee")
+    if assignee_id not in await ticket_people(session, chat):
+        raise Invalid("Assign the ticket to a colleague who answers this chat's queue, or to an organizer.", code="invalid_assignee")
     return assignee_id
 
 
 async def open_ticket(session: AsyncSession, ctx: actions.Context, chat: LiveChat, actor: User, *, subject: str = "", status: str = "open",
                       assignee_id: int | None = None, email_transcript: bool = False, continue_link: str = "") -> Ticket:
-    """The ticket a chat leaves behind (one per chat: ending again updates it); the transcript goes to the candidate on request."""
+    """The ticket a chat leaves behind (one per chat). Ending a reopened chat again updates its ticket: the status as
+    given, the subject and assignee only when given (what was set on the ticket's page stays). The transcript goes to
+    the candidate on request."""
     if status not in TICKET_STATUSES:
         raise Invalid("A ticket is open, pending or solved.", code="invalid_ticket_status")
-    clean = actions.one_line(subject, "subject", required=False, limit=200) or await first_question(session, chat)
+    given = actions.one_line(subject, "subject", required=False, limit=200)
     assignee = await _check_assignee(session, chat, assignee_id)
     ticket = (await session.execute(select(Ticket).where(Ticket.live_chat_id == chat.id))).scalar_one_or_none()
     if ticket is None:
-        ticket = Ticket(live_chat_id=chat.id, subject=clean, status=status, assignee_id=assignee, created_by_id=actor.id, created_at=ctx.now,
-                        updated_at=ctx.now)
+        ticket = Ticket(live_chat_id=chat.id, subject=given or await first_question(session, chat), status=status, assignee_id=assignee,
+                        created_by_id=actor.id, created_at=ctx.now, updated_at=ctx.now)
         session.add(ticket)
     else:
-        ticket.subject, ticket.status, ticket.assignee_id, ticket.updated_at = clean, status, assignee, ctx.now
+        ticket.status, ticket.updated_at = status, ctx.now
+        if given:
+            ticket.subject = given
+        if assignee is not None:
+            ticket.assignee_id = assignee
     if email_transcript:
         if not chat.candidate_email:
             raise Invalid("This candidate left no email address.", code="no_email")
@@ -574,8 +591,10 @@ async def open_ticket(session: AsyncSession, ctx: actions.Context, chat: LiveCha
 async def send_transcript(session: AsyncSession, ctx: actions.Context, chat: LiveChat, actor: User, continue_link: str) -> None:
     job = await session.get(JobReq, chat.job_req_id) if chat.job_req_id else None
     about = f" about {job.title}" if job else ""
-    body = (f"Hello {chat.candidate_name},\n\nHere is your chat{about} with {actor.name}.\n\n{await transcript_text(session, chat)}\n\n"
-            + (f"To write back, continue the chat here (the link works for 7 days):\n{continue_link}\n" if continue_link else ""))
+    # A link to continue only where the candidate can still write (a thread); an ended chat is reopened by staff replying.
+    more = (f"To write back, continue the chat here (the link works for 7 days):\n{continue_link}\n" if continue_link and chat.status == L.NOTE.value
+            else "If there is anything more, we'll write to you at this address.\n")
+    body = f"Hello {chat.candidate_name},\n\nHere is your chat{about} with {actor.name}.\n\n{await transcript_text(session, chat)}\n\n{more}"
     session.add(chats.outbox_row(chat.candidate_email, chat.candidate_name, "live_transcript",
                                  outbox.Mail(subject=f"Your chat{about}", body=body), ctx.now))
 

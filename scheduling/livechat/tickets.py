@@ -212,8 +212,8 @@ async def row(session: AsyncSession, ticket: Ticket, chat: LiveChat) -> Row:
 
 
 async def assignee_choices(session: AsyncSession, chat: LiveChat) -> list[User]:
-    """Whom the ticket may be assigned to: the people its chat could be forwarded to (`desk.forward_targets`), by name."""
-    people, _ = await desk.forward_targets(session, chat)
+    """Whom the ticket may be assigned to (`desk.ticket_people`), by name."""
+    people = await desk.ticket_people(session, chat)
     if not people:
         return []
     users = (await session.execute(select(User).where(User.id.in_(people)))).scalars()
@@ -246,9 +246,8 @@ async def update_ticket(session: AsyncSession, ctx: actions.Context, user: User,
         ticket.status = status
     if assignee_id is not KEEP and assignee_id != ticket.assignee_id:
         if assignee_id is not None:
-            people, _ = await desk.forward_targets(session, chat)
-            if assignee_id not in people:
-                raise Invalid("Assign the ticket to a colleague who works on this chat's job req or event.", code="invalid_assignee")
+            if assignee_id not in await desk.ticket_people(session, chat):
+                raise Invalid("Assign the ticket to a colleague who answers this chat's queue, or to an organizer.", code="invalid_assignee")
         ticket.assignee_id = assignee_id
         changed = True
     if changed:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions
 from scheduling.livechat import jobs
+from scheduling.models import Event
 from tests.e2e.conftest import NOW, LiveServer, NewContext
 from tests.e2e.test_chat_flow import MARCO, RITA, no_horizontal_scroll, shot, sign_in
 from tests.live import serve
@@ -112,6 +113,16 @@ def transcript(page: Page) -> Any:
 
 def queue_row(page: Page, name: str) -> Any:
     return page.locator("#queues li").filter(has_text=name)
+
+
+async def give_chats_directly(server: LiveServer) -> None:
+    """The event gives chats to recruiters with automatic assignment on at once, with no offer to accept."""
+    async def change(session: AsyncSession, ctx: actions.Context) -> None:
+        event = await session.get(Event, server.event_id)
+        assert event is not None
+        event.live_accept_seconds = 0
+
+    await server.run(change)
 
 
 async def job_with_recruiters(server: LiveServer, *emails: str) -> int:
@@ -413,6 +424,7 @@ window.Notification = SpyNotification;
 
 
 async def test_automatic_assignment_alerts_a_recruiter_in_another_tab(demo_server: LiveServer, new_context: NewContext) -> None:
+    await give_chats_directly(demo_server)  # the demo event asks to accept offered chats within 30 s (tests/e2e/test_desk_operations.py)
     job_id = await job_with_recruiters(demo_server, RITA)
     context = await new_context(**DESKTOP)
     await context.add_init_script(ALERT_SPY)

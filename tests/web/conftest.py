@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from web.app import create_app
 from web.settings import Settings
@@ -27,7 +28,9 @@ def clock(now: dt.datetime) -> FakeClock:
 
 
 @pytest.fixture
-async def client(db_url: str, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+async def client(db_url: str, clock: FakeClock, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    # Depends on `engine` so the app (and the work it runs after responses) stops before the engine fixture truncates
+    # PostgreSQL; the other way round, a late after-commit job could deadlock with the TRUNCATE.
     app = create_app(Settings(database_url=db_url, secret_key="test-secret", base_url="http://testserver"), clock=clock, background=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -230,6 +230,8 @@ async def candidate_note(call: ApiCall) -> Result:
     body = await call.body(ls.NoteIn)
     was = chat.status
     append = await chats.leave_note(call.session, call.ctx, chat, body.text, callback=body.callback)
+    if was == L.NOTE.value:
+        await tickets.candidate_replied(call.session, chat.id, call.ctx.now)  # more on a reopened ticket's thread
     await _store(call, [append, Append(chats.key(chat.id), "bot", None, {"text": "Thanks, your note is with the recruiters. We'll answer by email"
                                                                                  + (" and text message." if chat.sms_consent else "."), "bot": True},
                                              call.ctx.now)])

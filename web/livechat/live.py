@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions, conversations
-from scheduling.livechat import chats, desk, routing
+from scheduling.livechat import chats, desk, routing, tickets
 from scheduling.livechat import estimate as est
 from scheduling.livechat.desk_models import Offer, Team, Ticket
 from scheduling.livechat.models import JobReq, LiveChat, LiveStatus
@@ -205,6 +205,8 @@ def personal_queue(positions: dict[int, int], staffing: dict[str, Any], chat_id:
 async def after_staff_line(session: AsyncSession, settings: Settings, chat: LiveChat, user: User, text: str, ctx: actions.Context) -> None:
     """What a recruiter's line sets off: the first-reply time, and for a note, the email/text with the continue link."""
     await chats.record_first_reply(session, chat, ctx.now)
+    if chat.status == L.NOTE.value:
+        await tickets.staff_replied(session, chat.id, ctx.now)  # a reopened ticket waits for the candidate now
     if chats.reply_notice_due(chat, ctx.now):
         await chats.notify_reply(session, ctx, chat, user, text, continue_link(settings, chat.id))
 

@@ -154,6 +154,8 @@ async def act(request: Request) -> Response:
                 if not r.live_limits["note"].allow(client_ip(request)):
                     raise Conflict("Too many notes from here; try again later.", code="rate_limited")
                 appends = [await chats.leave_note(session, ctx, chat, str(form.get("text", "")), callback=form.get("callback") == "yes")]
+                if was == L.NOTE.value:
+                    await tickets.candidate_replied(session, chat.id, ctx.now)
                 publish.append(("queue", chat.queue))
             elif op == "end":
                 notice = await chats.end_by_candidate(session, ctx, chat)

@@ -1255,6 +1255,7 @@ class CandidateChat {
       const li = this.bubble(mine ? "me" : "them", name, body.text || "", body.note ? "lc-note" : "", event.at);
       if (body.note) li.querySelector(".lc-who").textContent = mine ? "Your note" : name;
       if (body.auto) li.querySelector(".lc-meta").append(el("span", { class: "lc-tag", text: "Automatic" }));
+      li.dataset.seq = String(event.seq);
       this.emit("line", event, li);
       this.addLine(li);
       if (!mine) {
@@ -1263,6 +1264,7 @@ class CandidateChat {
       }
     } else if (event.kind === "bot") {
       const li = this.bubble("bot", "Assistant", body.text || "", "", event.at);
+      li.dataset.seq = String(event.seq);
       this.emit("line", event, li);
       this.addLine(li);
     } else if (event.kind === "notice") {

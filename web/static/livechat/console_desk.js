@@ -287,15 +287,23 @@ class Desk {
     }
   }
 
+  // The desk's part of the bar under the chat's header (other plugins put their own children there, e.g. the reminder).
   renderBar(chat) {
     const bar = $("chat-bar");
-    const d = chat && chat.detail;
-    if (!d || !chat || chat.id !== this.app.selected) {
-      bar.hidden = true;
-      return;
+    let box = $("chat-bar-desk");
+    if (!box) {
+      box = h("span", { id: "chat-bar-desk", class: "chatbarbits" });
+      bar.append(box);
     }
-    bar.replaceChildren();
+    const d = chat && chat.detail;
     const bits = [];
+    if (d && chat && chat.id === this.app.selected) this.barBits(d, bits);
+    box.replaceChildren(...bits);
+    box.hidden = bits.length === 0;
+    bar.hidden = ![...bar.children].some((c) => !c.hidden);
+  }
+
+  barBits(d, bits) {
     if (d.current_url) bits.push(h("span", { class: "pagenow" }, "On ", webLink(d.current_url)));
     const others = (d.members || []).filter((m) => m.id !== this.app.me.id);
     if (d.recruiter && d.recruiter.id !== this.app.me.id && d.you !== "owner") bits.push(h("span", { text: `Owner: ${d.recruiter.name}` }));
@@ -311,8 +319,6 @@ class Desk {
       bits.push(h("span", { text: `Rated ${d.rating.score} of ${d.rating.scale}${d.rating.comment ? `: “${d.rating.comment}”` : ""}` }));
     }
     if (d.ticket) bits.push(h("a", { href: d.ticket.url, text: `Ticket #${d.ticket.id} (${d.ticket.status})` }));
-    bar.append(...bits);
-    bar.hidden = bits.length === 0;
   }
 
   async askRating(chat, button) {
