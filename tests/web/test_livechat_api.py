@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 from typing import Any
 
 import httpx
@@ -409,3 +410,55 @@ async def test_follow_up_mail_is_capped_per_chat(client: httpx.AsyncClient, engi
                               json={"subject": "Hello", "body": "Thanks for the chat.", "copy_me": False})
         codes.append(r.status_code)
     assert codes == [201] * 5 + [429] * 2
+
+
+def _listing(folder: Any) -> set[str]:
+    return set(os.listdir(folder)) if os.path.isdir(folder) else set()
+
+
+def _content(path: Any) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+async def test_a_new_resume_replaces_the_old_file_only_once_committed(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """A wrong chat token is refused before the body is read; a refused file leaves nothing on disk; a replacement
+    removes the old file (after the commit), so the row always names a file that exists."""
+    from pathlib import Path
+
+    from scheduling.livechat.models import LiveChat
+    from web.settings import Settings
+
+    w = await _job(client, engine, clock)
+    await _available(client, w["rec"])
+    start = (await client.post(f"/api/v1/job-reqs/{w['job']['id']}/chats", json=_candidate(w))).json()
+    chat_id, cand = start["chat_id"], {"Authorization": f"Bearer {start['token']}"}
+    folder = Path(Settings(database_url="", secret_key="x").upload_dir)
+    before = _listing(folder)
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    stranger = {"Authorization": "Bearer " + "x" * 43}
+    r = await client.post(f"/api/v1/chats/{chat_id}/resume", headers=stranger, files={"file": ("cv.pdf", pdf, "application/pdf")})
+    assert r.status_code == 404
+    r = await client.post(f"/api/v1/chats/{chat_id}/resume", headers=cand, files={"file": ("cv.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
+    assert r.status_code == 415
+    assert _listing(folder) == before  # nothing written for either refusal
+
+    async def stored() -> str:
+        async with create_sessionmaker(engine)() as s:
+            chat = await s.get(LiveChat, chat_id)
+            assert chat is not None
+            return chat.resume_file
+
+    assert (await client.post(f"/api/v1/chats/{chat_id}/resume", headers=cand, files={"file": ("one.pdf", pdf, "application/pdf")})).status_code == 201
+    first = await stored()
+    assert _content(folder / first) == pdf
+    assert (await client.post(f"/api/v1/chats/{chat_id}/resume", headers=cand, files={"file": ("two.pdf", pdf + b"%2", "application/pdf")})).status_code == 201
+    second = await stored()
+    for _ in range(50):  # the old file goes after the commit, beside the response
+        if _content(folder / first) is None:
+            break
+        await asyncio.sleep(0.02)
+    assert _content(folder / first) is None and _content(folder / second) == pdf + b"%2"

@@ -22,7 +22,7 @@ from scheduling.livechat.models import Agent, JobReq, LiveChat, LiveStatus
 from scheduling.models import Event, User
 from web.api import ApiCall, BadRequest, _bearer_user, api
 from web.http import client_ip, res, session_user
-from web.livechat import live
+from web.livechat import live, uploads
 from web.livechat import schemas as ls
 
 L = LiveStatus
@@ -263,12 +263,13 @@ def _upload_dir(call: ApiCall) -> Path:
     return path
 
 
+@uploads.removes_uncommitted
 @api(auth=False)
 async def candidate_resume(call: ApiCall) -> Result:
-    chat = await candidate_chat(call, lock=True)
+    """The body is read and checked before the chat is locked (a slow sender holds no lock), the file is removed again
+    if the transaction doesn't commit, and the résumé it replaces is removed only after the commit."""
     limited(call, "upload")
-    if chat.status in (L.REJECTED.value,):
-        raise BadRequest("chat_closed", "This chat is closed.", status=409)
+    await uploads.candidate_first(call)
     length = call.request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > files.MAX_RESUME_BYTES + 64 * 1024:
         raise BadRequest("too_large", f"A resume is at most {files.MAX_RESUME_BYTES // (1024 * 1024)} MB.", status=413)
@@ -284,17 +285,22 @@ async def candidate_resume(call: ApiCall) -> Result:
     if mime is None:
         raise BadRequest("unsupported_type", "Upload a PDF, DOC or DOCX file.", status=415)
     name = files.safe_name(upload.filename or "resume", mime)
-    stored = secrets.token_hex(16)
-    path = _upload_dir(call) / stored
-    path.write_bytes(data)
-    path.chmod(0o600)
+    chat = await candidate_chat(call, lock=True)
+    if chat.status in (L.REJECTED.value,):
+        raise BadRequest("chat_closed", "This chat is closed.", status=409)
+    stored = uploads.write_file(call, _upload_dir(call), data)
     old = chat.resume_file
     chat.resume_file, chat.resume_name, chat.resume_type, chat.resume_size, chat.updated_at = stored, name, mime, len(data), call.ctx.now
     await _store(call, [Append(chats.key(chat.id), "notice", None, {"event": "resume", "name": chat.candidate_name, "role": "candidate",
                                                                      "text": f"{chat.candidate_name} shared a resume ({name})", "file": name},
                                call.ctx.now)])
     if old:
-        (_upload_dir(call) / old).unlink(missing_ok=True)
+        replaced = _upload_dir(call) / old
+
+        async def remove_replaced() -> None:
+            replaced.unlink(missing_ok=True)
+
+        after(call, remove_replaced)  # after the commit: a failed one keeps the old résumé and its file
     return 201, {"name": name, "size": len(data)}
 
 

@@ -4,25 +4,20 @@ staff with their session (+ X-CSRF-Token on writes) or an API token.
 An upload is read and checked (size, type by content) before the database is touched (on SQLite the first statement
 takes the write lock until commit, so a slow sender never holds it), then the caller is checked, the bytes are written
 outside the web root under a random name, and the row and its transcript entry are stored in the endpoint's one
-transaction. A file whose transaction does not commit is removed again (`_removes_uncommitted`): never a row without its
+transaction. A file whose transaction does not commit is removed again (`web.livechat.uploads`): never a row without its
 file, never a file without its row. Downloads answer 404 to anyone who may not see the chat, and never render in the
 browser: attachment disposition, nosniff, a sandboxing policy, no caching.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-from collections.abc import Awaitable, Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
@@ -34,7 +29,7 @@ from scheduling.models import User
 from web.api import ApiCall, BadRequest, _bearer_user, api
 from web.http import res
 from web.livechat import attachments_schemas as asc
-from web.livechat import live
+from web.livechat import live, uploads
 from web.livechat.api import _store, after, candidate_chat, limited, publisher, staff_user
 
 Result = Any
@@ -46,43 +41,6 @@ _DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "priv
 # --------------------------------------------------------------------------- files on disk, removed unless committed
 
 
-class _Written:
-    """The files one request wrote, and whether its transaction committed (told by the session itself)."""
-
-    def __init__(self) -> None:
-        self.paths: list[Path] = []
-        self.committed = False
-
-    def mark_committed(self, _session: Any) -> None:
-        self.committed = True
-
-    def discard(self) -> None:
-        for path in self.paths:
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-
-
-def _removes_uncommitted(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Around an @api upload endpoint: whatever ends the request before its transaction commits (a refusal, a database
-    error, a cancelled request) removes the files it wrote."""
-
-    @wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        written = _Written()
-        request.state.fm_written = written
-        try:
-            response = await handler(request)
-        except BaseException:
-            if not written.committed:
-                written.discard()
-            raise
-        if not written.committed:
-            written.discard()
-        return response
-
-    return wrapped
-
-
 def _directory(call: ApiCall) -> Path:
     path = Path(res(call.request).settings.upload_dir) / "attachments"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -91,16 +49,7 @@ def _directory(call: ApiCall) -> Path:
 
 def _write(call: ApiCall, data: bytes) -> str:
     """Writes the bytes under a new random name (owner-only), noted for removal unless the transaction commits."""
-    written: _Written = call.request.state.fm_written
-    if not written.paths:
-        event.listen(call.session.sync_session, "after_commit", written.mark_committed, once=True)
-    stored = attachments.new_file_name()
-    path = _directory(call) / stored
-    written.paths.append(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    return stored
+    return uploads.write_file(call, _directory(call), data, attachments.new_file_name())
 
 
 # --------------------------------------------------------------------------- reading an upload
@@ -146,14 +95,6 @@ def _checked(data: bytes, name: str) -> attachments.Checked:
 # the whole database's) while a slow sender's file arrives. The endpoint checks again, in full, in its own transaction.
 
 
-async def _candidate_first(call: ApiCall) -> None:
-    scheme, _, token = call.request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise BadRequest("unauthenticated", "Send the chat's token: Authorization: Bearer <token>.", status=401)
-    async with res(call.request).sessionmaker() as session, session.begin():
-        await chats.chat_for_token(session, call.path_int("chat_id"), token.strip())  # another chat's or no chat's token: 404
-
-
 async def _staff_first(call: ApiCall) -> None:
     """An API token that names a person, or a signed session with the page's CSRF token (staff_user checks them in full)."""
     request = call.request
@@ -187,11 +128,11 @@ def _download(call: ApiCall, att: Attachment) -> Response:
 # --------------------------------------------------------------------------- candidate
 
 
-@_removes_uncommitted
+@uploads.removes_uncommitted
 @api(auth=False)
 async def candidate_upload(call: ApiCall) -> Result:
     limited(call, "upload")
-    await _candidate_first(call)
+    await uploads.candidate_first(call)
     data, name = await _read_upload(call)
     checked = _checked(data, name)
     chat = await candidate_chat(call, lock=True)
@@ -215,7 +156,7 @@ async def candidate_download(call: ApiCall) -> Result:
 # --------------------------------------------------------------------------- staff
 
 
-@_removes_uncommitted
+@uploads.removes_uncommitted
 @api(auth=False)
 async def staff_upload(call: ApiCall) -> Result:
     await _staff_first(call)
