@@ -2,7 +2,7 @@
 // the event allows candidate emojis (`emoji`), opening a small grid; a chosen emoji goes into the message box at the cursor.
 // Keyboard: the arrow keys move in the grid, Enter or Space inserts, Esc closes and returns to the button.
 
-import { el } from "./candidate.js";
+import { el, svgIcon } from "./candidate.js";
 
 const EMOJIS = [
   ["🙂", "slightly smiling face"], ["😊", "smiling face with smiling eyes"], ["😀", "grinning face"], ["😉", "winking face"],
@@ -40,7 +40,7 @@ class EmojiPicker {
     if (!row || row.querySelector(".lc-emoji")) return;
     const id = `lc-emojis-${++this.n}`;
     const button = el("button", { type: "button", class: "btn lc-emoji", "aria-label": "Add an emoji", title: "Add an emoji", "aria-expanded": "false",
-      "aria-controls": id, text: "🙂" });
+      "aria-controls": id }, svgIcon("M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18zM8.5 14.5q3.5 3 7 0M9 9.5h.01M15 9.5h.01"));  // drawn: no emoji font needed
     const panel = el("div", { id, class: "lc-emojipanel", role: "group", "aria-label": "Emojis", hidden: true });
     EMOJIS.forEach(([emoji, name], i) => {
       const b = el("button", { type: "button", class: "lc-emojibtn", "aria-label": name, title: name, tabindex: i === 0 ? "0" : "-1", text: emoji });
