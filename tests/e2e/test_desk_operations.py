@@ -246,6 +246,7 @@ async def test_offer_time_out_moves_it_on_then_invite_and_forward(demo_server: L
     rita.once("dialog", lambda d: d.accept())
     await rita.locator("#chat-ops").get_by_role("button", name="Leave this chat").click()
     await expect(log(cara)).to_contain_text("Rita Recruiter left the chat")
+    await expect(rita.locator("#toast")).to_have_text("You left the chat with Dev Candidate.")
     await marco.locator("#chat-ops").get_by_role("button", name="Forward this chat to a colleague or a team").click()
     forward = marco.locator("#forward-dialog")
     await forward.get_by_label("To").select_option(value=f"user:{rita_id}")

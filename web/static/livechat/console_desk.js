@@ -409,8 +409,14 @@ class Desk {
       const text = d.you === "invisible" ? "Stop monitoring this chat?" : d.you === "owner"
         ? "Leave this chat? A colleague in it takes it over." : "Leave this chat? Everyone in it is told.";
       if (!window.confirm(text)) return;
-      const view = await this.run(chat.id, "leave", {}, null);
-      if (view) this.app.removeChat(chat.id);
+      const r = await this.app.api("POST", `/live-chats/${chat.id}/leave`, {});
+      if (!r.ok) {
+        this.app.toast(r.error.message, "error");
+        return;
+      }
+      this.app.removeChat(chat.id);
+      this.app.toast(d.you === "invisible" ? `You stopped monitoring the chat with ${chat.name}.` : `You left the chat with ${chat.name}.`);
+      this.loadOngoing();
       return;
     }
     const who = await this.loadColleagues(chat);
