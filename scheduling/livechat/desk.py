@@ -231,13 +231,18 @@ async def _queue_event(session: AsyncSession, queue: str) -> int | None:
     return None
 
 
+async def _pending_invite(session: AsyncSession, chat_id: int, user_id: int) -> Offer | None:
+    invite: Offer | None = (await session.execute(select(Offer).where(Offer.live_chat_id == chat_id, Offer.user_id == user_id,
+                                                                      Offer.outcome == "pending", Offer.reason == "invite"))).scalar_one_or_none()
+    return invite
+
+
 async def accept(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> Change:
     """Accepts a chat offered to the caller (routing or a forward: they own it now) or an invitation (they join it)."""
     chat = await _lock(session, chat_id)
     await _known_to(session, chat, user, ctx.now)
     now = ctx.now
-    invite = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
-                                                        Offer.reason == "invite"))).scalar_one_or_none()
+    invite = await _pending_invite(session, chat.id, user.id)
     if invite is not None:
         if chat.recruiter_id == user.id:
             raise Conflict("You have this chat already.", code="already_in_chat")
@@ -287,8 +292,7 @@ async def decline(session: AsyncSession, ctx: actions.Context, user: User, chat_
     chat = await _lock(session, chat_id)
     await _known_to(session, chat, user, ctx.now)
     now = ctx.now
-    invite = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
-                                                        Offer.reason == "invite"))).scalar_one_or_none()
+    invite = await _pending_invite(session, chat.id, user.id)
     if invite is not None:
         invite.outcome, invite.decided_at = "declined", now
         change = Change(chat, gone=[(user.id, chat.id, "declined")])

@@ -11,6 +11,8 @@
 // The chat's token is kept in sessionStorage (keyed by job id, or by event, booth and person; see `store`) so a reload
 // resumes; it never goes into a URL.
 
+import { Hooks, loadPlugins } from "./hooks.js";
+
 const root = document.getElementById("lc");
 const $ = (id) => document.getElementById(id);
 
@@ -278,22 +280,15 @@ class CandidateChat {
     this.clockOffset = 0;           // server time minus device time, from the latest live event
     this.replayTimer = null;
     // Plugins (candidate_desk.js: ratings, transfers; candidate_files.js: files; candidate_compose.js: emojis) hook in here.
-    this.listeners = new Map();     // frame(msg), welcome(view), status(status), composer(form, row), line(event, li)
+    this.hooks = new Hooks("chat");  // frame(msg), welcome(view), status(status), composer(form, row), line(event, li)
   }
 
   on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, []);
-    this.listeners.get(name).push(fn);
+    this.hooks.on(name, fn);
   }
 
   emit(name, ...args) {
-    for (const fn of this.listeners.get(name) || []) {
-      try {
-        fn(...args);
-      } catch (err) {
-        console.error(`chat ${name} hook:`, err);
-      }
-    }
+    this.hooks.emit(name, ...args);
   }
 
   // The chat's own API with its token (plugins use it too).
@@ -1481,9 +1476,7 @@ const chat = new CandidateChat();
 if (root) {
   chat.boot();
   window.fairmeetChat = chat;  // for tests and debugging
-  for (const name of ["candidate_desk.js", "candidate_files.js", "candidate_compose.js"]) {
-    import(`./${name}`).then((mod) => mod.install(chat)).catch((err) => console.error(`chat plugin ${name}:`, err));
-  }
+  loadPlugins(chat, ["candidate_desk.js", "candidate_files.js", "candidate_compose.js"]);
 }
 
 export { api, el, svgIcon, timeFormat };

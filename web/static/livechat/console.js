@@ -15,6 +15,7 @@
 
 import { $, h, webLink, clockOf, waited, randomId } from "./console_util.js";
 import { Alerts } from "./console_alerts.js";
+import { Hooks, loadPlugins } from "./hooks.js";
 import { enhanceJobPage } from "./console_jobform.js";
 
 const STATUS_LABELS = { active: "Active", note: "Note", ended: "Ended by candidate", waiting: "Waiting", away: "Away" };
@@ -53,7 +54,7 @@ export class Console {
     this.detailLoads = new Map();
     this.taking = new Set();     // chats this tab is taking: their "assigned" frame is no news
     // Plugins (console_desk.js, console_compose.js, console_files.js) hook in here; see on() and emit().
-    this.listeners = new Map();  // event name -> functions: frame(msg), select(chat), head(chat), detail(chat), line(chat, ev, node), removed(chat)
+    this.hooks = new Hooks("console");  // frame(msg), select(chat), head(chat), detail(chat), line(chat, ev, node), removed(chat), end-open, end-body
     this.beforeSend = [];        // async (chat, text) => false to keep a line from being sent (e.g. a warning the person cancels)
 
     this.bindSeat();
@@ -88,18 +89,11 @@ export class Console {
   // -------------------------------------------------------------------------------- plugin hooks
 
   on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, []);
-    this.listeners.get(name).push(fn);
+    this.hooks.on(name, fn);
   }
 
   emit(name, ...args) {
-    for (const fn of this.listeners.get(name) || []) {
-      try {
-        fn(...args);
-      } catch (err) {
-        console.error(`console ${name} hook:`, err);
-      }
-    }
+    this.hooks.emit(name, ...args);
   }
 
   current() {
@@ -1166,9 +1160,6 @@ export class Console {
 const root = $("console-app");
 if (root && root.dataset.boot) {
   const app = new Console(root);
-  // Plugins load after the core so a failing one never takes the chats down with it.
-  for (const name of ["console_desk.js", "console_compose.js", "console_files.js"]) {
-    import(`./${name}`).then((mod) => mod.install(app)).catch((err) => console.error(`console plugin ${name}:`, err));
-  }
+  loadPlugins(app, ["console_desk.js", "console_compose.js", "console_files.js"]);  // after the core: a failing one never takes the chats down
 }
 enhanceJobPage();
