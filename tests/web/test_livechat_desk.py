@@ -554,7 +554,7 @@ async def test_the_last_one_out_ends_the_chat_with_a_ticket_and_the_transcript(w
     assert mail.to_email == "cara@mail.example"
     for line in ("Is the role   remote,", "And the salary?", "Alice: Hybrid, two days in Berlin."):
         assert line in mail.body_text, mail.body_text
-    assert "/live/continue/" in mail.body_text
+    assert "/live/continue/" not in mail.body_text  # an ended chat is reopened by staff replying, not by the candidate
     assert (await w.view("alice", chat_id)).json()["ticket"]["subject"] == "Is the role remote, or in Berlin?"
 
 
@@ -659,7 +659,7 @@ async def test_automatic_resolve_follows_the_event_setting(w: World) -> None:
 # --------------------------------------------------------------------------- 9. permissions
 
 
-OPERATIONS = [("join", {"invisible": True}), ("join", {"invisible": False}), ("take-over", {}), ("forward", {"user_id": 0}),
+OPERATIONS: list[tuple[str, dict[str, Any]]] = [("join", {"invisible": True}), ("join", {"invisible": False}), ("take-over", {}), ("forward", {"user_id": 0}),
               ("forward", {"team_id": 0}), ("invite", {"user_id": 0}), ("leave", {}), ("accept", {}), ("decline", {}), ("ask-rating", {})]
 
 

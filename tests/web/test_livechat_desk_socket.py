@@ -141,6 +141,8 @@ async def test_an_invisible_monitor_is_never_seen_by_the_candidate(db_url: str, 
             await watch(alice, chat_id)
             await w.ok("bob", chat_id, "join", {"invisible": True})
             await bob.until(lambda f: f["type"] == "members" and f["chat"] == chat_id)
+            # Alice's console re-checks her access on the chat's status change; her typing counts again once it has.
+            await alice.until(lambda f: f["type"] == "status" and f["chat"] == chat_id)
             await watch(bob, chat_id)  # a monitor reads along
             await cara.send({"type": "chat", "client_id": "c1", "text": "Is it remote?"})
             await bob.until(lambda f: f["type"] == "event" and f["body"].get("text") == "Is it remote?")
