@@ -22,7 +22,7 @@ from scheduling.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.livechat import chats, jobs, routing
 from scheduling.livechat.desk_models import ChatMember, Offer, Team, Ticket
 from scheduling.livechat.models import Agent, JobReq, LiveChat, LiveStatus
-from scheduling.models import Participant, Role, User
+from scheduling.models import Event, Participant, Role, User
 
 L = LiveStatus
 TICKET_STATUSES = ("open", "pending", "solved")
@@ -655,10 +655,19 @@ async def seen(session: AsyncSession, chat_id: int, now: dt.datetime) -> None:
 
 
 async def idle_chats(session: AsyncSession, now: dt.datetime, limit: int = 100) -> list[int]:
-    """Open chats whose candidate has shown no sign of life for at least a minute (each event's own time is checked on resolve)."""
+    """Open chats due to be resolved: their candidate has shown no sign of life for their event's time (chats of events that
+    never resolve are left out here, so however many of them there are, they can't fill the batch and hold others up)."""
+    open_ = (L.ACTIVE.value, L.WAITING.value, L.TRANSFER.value)
+    times = set((await session.execute(select(Event.live_resolve_minutes).join(LiveChat, LiveChat.event_id == Event.id)
+                                       .where(LiveChat.status.in_(open_)).distinct())).scalars())
+    default = routing.DeskSettings().resolve_minutes  # chats without an event
+    due = [and_(Event.live_resolve_minutes == m, LiveChat.candidate_seen_at <= now - dt.timedelta(minutes=m)) for m in sorted(times) if m > 0]
+    if default > 0:
+        due.append(and_(LiveChat.event_id.is_(None), LiveChat.candidate_seen_at <= now - dt.timedelta(minutes=default)))
+    if not due:
+        return []
     return list((await session.execute(
-        select(LiveChat.id).where(LiveChat.status.in_((L.ACTIVE.value, L.WAITING.value, L.TRANSFER.value)),
-                                  LiveChat.candidate_seen_at < now - dt.timedelta(minutes=1))
+        select(LiveChat.id).outerjoin(Event, Event.id == LiveChat.event_id).where(LiveChat.status.in_(open_), or_(*due))
         .order_by(LiveChat.candidate_seen_at).limit(limit)
     )).scalars())
 

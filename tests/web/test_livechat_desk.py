@@ -656,6 +656,28 @@ async def test_automatic_resolve_follows_the_event_setting(w: World) -> None:
     assert "Resolved automatically: Cara left 120 minutes ago." in await w.texts(chat_id, cand)
 
 
+async def test_an_event_that_never_resolves_doesnt_hold_up_the_others(w: World) -> None:
+    """Many long-gone candidates in an event with automatic resolve off must not keep other events' chats from it."""
+    start = w.clock.now + dt.timedelta(days=1)
+    r = await w.client.post("/api/v1/events", headers=w.h["admin"], json={
+        "name": "Quiet Fair", "timezone": "Europe/Berlin", "starts_at": start.isoformat(), "ends_at": (start + dt.timedelta(days=1)).isoformat(),
+        "chat_format": {"requests_by": "both", "slot_minutes": 30, "buffer_minutes": 0}})
+    assert r.status_code == 201, r.text
+    quiet = r.json()["id"]
+    r = await w.client.put(f"/api/v1/events/{quiet}/desk-settings", headers=w.h["admin"], json={"resolve_minutes": 0})
+    assert r.status_code == 200, r.text
+    long_ago = w.clock.now - dt.timedelta(days=2)
+    async with create_sessionmaker(w.engine)() as s, s.begin():
+        s.add_all([LiveChat(kind="support", queue=f"support:{quiet}", event_id=quiet, status="waiting", candidate_name=f"Q{n}",
+                            candidate_seen_at=long_ago, queued_at=long_ago, ticket=n + 1, created_at=long_ago, updated_at=long_ago)
+                   for n in range(150)])
+    chat_id, cand = await w.taken_by("alice")
+    w.clock.now += dt.timedelta(minutes=16)
+    assert await w.resolve_idle() == 1
+    assert (await w.seen_by_candidate(chat_id, cand))["status"] == "ended"
+    assert (await w.seats())["alice"] == 0
+
+
 # --------------------------------------------------------------------------- 9. permissions
 
 
