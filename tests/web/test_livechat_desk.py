@@ -714,6 +714,14 @@ async def test_staff_outside_the_chats_desk_get_not_found_for_every_operation(w:
         r = await w.client.post(f"/api/v1/live-chats/{chat_id}/{what}", headers=cand, json=body(extra))  # a candidate's token isn't staff's
         assert r.status_code == 401, (what, r.text)
     assert (await w.client.get(f"/api/v1/live-chats/{chat_id}/colleagues")).status_code == 401
+    for who in ("olga", "jon", "tal"):  # colleagues' ongoing chats and offers list nothing of it either
+        r = await w.client.get("/api/v1/live-chats/ongoing", headers=w.h[who])
+        assert r.status_code == 200 and r.json() == [], (who, r.text)
+        assert await w.offers(who) == []
+    r = await w.client.get("/api/v1/live-chats/ongoing", headers=w.h["cleo"])
+    assert [c["id"] for c in r.json()] == [chat_id] and r.json()[0]["owner"]["name"] == "Alice"  # the desk's own people see it
+    for path in ("/api/v1/live-chats/ongoing", "/api/v1/live-offers"):
+        assert (await w.client.get(path)).status_code == 401
 
     # Nothing happened: same owner, same members, the invitation still Cleo's, nothing told to the candidate.
     view = (await w.view("alice", chat_id)).json()
@@ -730,9 +738,9 @@ async def test_desk_colleagues_who_are_not_in_the_chat_are_refused(w: World) -> 
                         ("decline", {}), ("ask-rating", {})):
         r = await w.op("bob", chat_id, what, extra)
         assert r.status_code in (403, 404, 409), (what, r.text)
-    r = await w.op("alice", chat_id, "forward", {"user_id": w.id["olga"]})  # the event's staff are colleagues...
+    r = await w.op("alice", chat_id, "forward", {"user_id": w.id["cleo"]})
     assert r.status_code == 200, r.text
-    r = await w.op("bob", chat_id, "accept")  # ...and the offer is Olga's alone
+    r = await w.op("bob", chat_id, "accept")  # the offer is Cleo's alone
     assert r.status_code in (404, 409)
     assert (await w.seen_by_candidate(chat_id, cand))["status"] == "transfer"
 
