@@ -459,6 +459,8 @@ async def forward(session: AsyncSession, ctx: actions.Context, user: User, chat_
         team = next((t for t in teams if t.id == to_team), None)
         if team is None:
             raise Invalid("Forward to one of the event's teams.", code="invalid_target")
+        if not await routing.online_ids(session, await routing.team_member_ids(session, team.id), now):
+            raise Conflict("Nobody of that team is online; forward to a team or colleague who is.", code="not_online")
         queue, team_id, label = f"team:{team.id}", team.id, f"the {team.name} team"
     old_queue, old_owner = chat.queue, chat.recruiter_id
     await chats._free_seat(session, chat)  # noqa: SLF001

@@ -410,6 +410,19 @@ async def test_declining_a_forward_passes_it_on(w: World) -> None:
     assert await w.offers(first) == [] and [o["chat"] for o in await w.offers(second)] == [chat_id]
 
 
+async def test_a_chat_isnt_forwarded_to_a_team_nobody_of_which_is_online(w: World) -> None:
+    team = await w.team("Night shift", ["cleo"])
+    r = await w.client.put("/api/v1/live-agent", headers=w.h["cleo"], json={"available": False})
+    assert r.status_code == 200
+    chat_id, cand = await w.taken_by("alice")
+    r = await w.op("alice", chat_id, "forward", {"team_id": team, "note": "Night question"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_online", r.text
+    seen = await w.seen_by_candidate(chat_id, cand)
+    assert seen["status"] == "active" and seen["recruiter"]["name"] == "Alice"  # the candidate isn't left waiting for nobody
+    assert not any("transferring" in t for t in await w.texts(chat_id, cand))
+    await w.seats_match_ownership()
+
+
 # --------------------------------------------------------------------------- 5. invite
 
 
