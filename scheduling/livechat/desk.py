@@ -192,16 +192,37 @@ async def offer_next(session: AsyncSession, chat: LiveChat, now: dt.datetime, *,
     return None
 
 
+async def _anyone_free(session: AsyncSession, queue: str, now: dt.datetime) -> bool:
+    """Whether anyone of the queue is online with a seat that no chat or pending offer holds: if not, no chat of it can be
+    offered now, and looking at each one (several queries apiece) is wasted."""
+    people = await routing.online_ids(session, await chats.queue_staff_ids(session, queue), now, free_seat=True)
+    pending = await _pending_offers(session, people)
+    seats = dict((await session.execute(select(Agent.user_id, Agent.capacity - Agent.active_chats).where(Agent.user_id.in_(people)))).all()) \
+        if people else {}
+    return any(seats.get(u, 0) - pending.get(u, 0) > 0 for u in people)
+
+
 async def route_offer(session: AsyncSession, queue: str, now: dt.datetime) -> Offer | None:
-    """In an event whose chats wait to be accepted: offers the queue's first waiting chat, nobody offered yet, that someone
-    can be offered (a chat everyone online has declined or let run out doesn't hold back the chats behind it)."""
-    stmt = (select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status == L.WAITING.value, LiveChat.offered_to_id.is_(None))
-            .order_by(LiveChat.ticket).limit(ROUTE_LOOKAHEAD))
+    """In an event whose chats wait to be accepted: offers the queue's first chat nobody is offered yet that someone can be
+    offered (a chat everyone online has declined or let run out doesn't hold back the chats behind it). A forwarded chat
+    whose offers ran out with nobody free comes first, offered as the forward it is (its note and sender, to anyone of the
+    queue); then the waiting ones in ticket order."""
+    if not await _anyone_free(session, queue, now):
+        return None
+    stmt = (select(LiveChat.id).where(LiveChat.queue == queue, LiveChat.status.in_((L.WAITING.value, L.TRANSFER.value)),
+                                      LiveChat.offered_to_id.is_(None))
+            .order_by((LiveChat.status == L.TRANSFER.value).desc(), LiveChat.ticket, LiveChat.id).limit(ROUTE_LOOKAHEAD))
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     for chat_id in list((await session.execute(stmt)).scalars()):
         chat = await _lock(session, chat_id)
-        offer = await offer_next(session, chat, now, reason="route", automatic_only=True)
+        if chat.status == L.TRANSFER.value:
+            last = (await session.execute(select(Offer).where(Offer.live_chat_id == chat.id, Offer.reason == "forward")
+                                          .order_by(Offer.offered_at.desc(), Offer.id.desc()).limit(1))).scalar_one_or_none()
+            by = await session.get(User, last.from_user_id) if last is not None and last.from_user_id else None
+            offer = await offer_next(session, chat, now, reason="forward", by=by, note=last.note if last is not None else "")
+        else:
+            offer = await offer_next(session, chat, now, reason="route", automatic_only=True)
         if offer is not None:
             return offer
     return None

@@ -19,7 +19,7 @@ from scheduling.conversations import store
 from scheduling.errors import NotFound
 from scheduling.livechat import chats, desk, routing
 from scheduling.livechat.desk_models import RoutingRule, Team
-from scheduling.livechat.models import Agent, JobReq, KnockoutQuestion
+from scheduling.livechat.models import Agent, JobReq, KnockoutQuestion, LiveChat, LiveStatus
 from scheduling.models import Company, User
 from web.api import ApiCall, api
 from web.http import context_for, res
@@ -271,7 +271,8 @@ EXPIRE_AT_ONCE = 8  # offers moved on concurrently (PostgreSQL), each in a trans
 async def expire_offers(r: Any) -> int:
     """Moves every offer whose time ran out to the next person (or back to the queue); one transaction per offer, several
     at once on PostgreSQL, each published after its commit without holding up the others (one at a time, waiting for
-    each broadcast, a burst of time-outs under load was moved on tens of seconds late)."""
+    each broadcast, a burst of time-outs under load was moved on tens of seconds late). Then offers the chats that sit
+    with nobody offered them (`offer_unoffered`)."""
     now: dt.datetime = r.clock()
     async with r.sessionmaker() as session:
         due = await desk.due_offers(session, now)
@@ -289,7 +290,24 @@ async def expire_offers(r: Any) -> int:
         return True
 
     moved = sum(await asyncio.gather(*(move_on(o) for o in due)))
+    await offer_unoffered(r)
     return moved
+
+
+async def offer_unoffered(r: Any) -> None:
+    """Every second, the queues (of events whose chats are offered) with a waiting or forwarded chat nobody is offered get
+    an offer round. The rounds after a change cover the changed chat's own queue only, but a seat also comes free for
+    the other queues its person answers (a forward to them ended, a take-over or decline elsewhere), and a forwarded chat
+    nobody was free for must be offered once someone is: without this it sat until someone took it by hand."""
+    async with r.sessionmaker() as session:
+        queues = list((await session.execute(
+            select(LiveChat.queue).where(LiveChat.status.in_((LiveStatus.WAITING.value, LiveStatus.TRANSFER.value)),
+                                         LiveChat.offered_to_id.is_(None)).distinct()
+        )).scalars())
+        offering = [q for q in queues if await desk.accepts_offers(session, q)]
+    pub = live.Publisher(r)
+    for queue in offering:
+        await pub.safely(pub.offer_round(queue, quiet=True))
 
 
 async def resolve_idle(r: Any) -> int:
