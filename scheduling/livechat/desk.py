@@ -93,15 +93,13 @@ async def _known_to(session: AsyncSession, chat: LiveChat, user: User, now: dt.d
 
 
 async def forward_targets(session: AsyncSession, chat: LiveChat) -> tuple[list[int], list[Team]]:
-    """Whom a chat may be forwarded to or a colleague invited from: its desk, its job req's recruiters, the event's staff; the event's teams."""
-    ids = await desk_ids(session, chat)
-    if chat.job_req_id is not None:
-        ids |= set(await jobs.assignee_ids(session, chat.job_req_id))
+    """Whom a chat may be forwarded to or a colleague invited from: the people who may be given its ticket (its desk, its
+    job req's recruiters, the event's organizers; not another company's recruiters, who would see the candidate's details),
+    and the event's teams (made by its organizers)."""
     teams: list[Team] = []
     if chat.event_id is not None:
-        ids |= set(await routing.event_staff_ids(session, chat.event_id))
         teams = list((await session.execute(select(Team).where(Team.event_id == chat.event_id).order_by(Team.name))).scalars())
-    return sorted(ids), teams
+    return await ticket_people(session, chat), teams
 
 
 async def members(session: AsyncSession, chat_id: int) -> list[tuple[ChatMember, User]]:
@@ -179,6 +177,8 @@ async def offer_next(session: AsyncSession, chat: LiveChat, now: dt.datetime, *,
     settings = await routing.desk_settings(session, chat.event_id)
     staff = await chats.queue_staff_ids(session, chat.queue)
     tried = await _tried(session, chat.id)
+    if by is not None and reason == "forward":
+        tried.add(by.id)  # whoever forwards a chat (to a team of theirs, or back to its queue) isn't offered it back
     people = [u for u in await routing.online_ids(session, staff, now) if u not in tried]
     if automatic_only and people:
         auto = set((await session.execute(select(Agent.user_id).where(Agent.user_id.in_(people), Agent.auto_assign.is_(True)))).scalars())
