@@ -61,11 +61,12 @@ import os
 import random
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -388,6 +389,7 @@ class Staff(Recruiter):
         self.pending: set[int] = set()  # type: ignore[assignment]  # chats offered to me (routing/forward), not yet decided
         self.invites: dict[int, OfferSeen] = {}  # chat -> the invitation to it I have (the last one)
         self.free_since: float | None = None
+        self.watch_queue: deque[int] = deque()  # watches sent and not yet answered, in order (the socket answers in order)
         self.team = 0
 
     def free_seats(self) -> int:
@@ -420,10 +422,22 @@ class Staff(Recruiter):
             if line is not None and line.acked is None:
                 line.acked = now
         elif kind == "error":
+            if not m.get("client_id") and self.watch_queue:  # a watch refused: which chat, and was it ours to see?
+                cs = run.chats[self.watch_queue.popleft()]
+                self.watched.discard(cs.chat)
+                m = {**m, "watch": cs.chat, "history": cs.history[-4:], "monitors": sorted(cs.monitors)}
+                if cs.ended_at is None and (cs.owner == self.uid or self.uid in cs.members):
+                    run.unexpected.append(f"watch of chat {cs.chat} refused to its {'owner' if cs.owner == self.uid else 'member'} {self.n}: {m}")
+                else:
+                    run.counts["watches refused (the chat ended or moved on before the watch was read)"] += 1
+                    return
             run.error(f"staff {self.n}", m)
             line = run.lines.get(m.get("client_id") or "")
             if line is not None:
                 line.refused = str(m.get("code"))
+        elif kind == "watching":
+            with contextlib.suppress(ValueError):
+                self.watch_queue.remove(m.get("chat", 0))
         elif kind == "unwatched":
             run.counts["unwatched frames"] += 1
             self.watched.discard(m.get("chat", 0))
@@ -450,6 +464,7 @@ class Staff(Recruiter):
     async def watch(self, chat: int) -> None:
         if chat not in self.watched:
             self.watched.add(chat)
+            self.watch_queue.append(chat)
             await self.send({"type": "watch", "chat": chat, "last_seq": None})
 
     async def unwatch(self, chat: int) -> None:
@@ -786,6 +801,9 @@ async def act(run: Run, cs: ChatState, st: Staff, action: str) -> None:
             run.over(cs, f"left by {st.n}, ticket")
             return
         heir = (view.get("recruiter") or {}).get("id")
+        if heir is None and view.get("status") == "active" and cs.members:  # the one who left sees no more of it: a member looks
+            r = await run.staff[min(cs.members)].http.get(f"/api/v1/live-chats/{cs.chat}", headers=run.staff[min(cs.members)].auth)
+            heir = ((r.json() if r.status_code == 200 else {}).get("recruiter") or {}).get("id")
         if heir not in run.staff or heir not in cs.members:
             run.unexpected.append(f"owner {st.n} left chat {cs.chat}: it went to {heir}, not one of its visible members {cs.members}")
         if heir in run.staff:
@@ -882,12 +900,25 @@ async def hand_taker(run: Run) -> None:
 
 
 async def take_by_hand(run: Run, cs: ChatState, st: Staff, idle: float, why: tuple[str, str]) -> None:
+    facts = ""
+    if why[0] == "not offered to a free colleague":  # what the database says, to tell a desk gap from a client's wrong idea
+        conn = await asyncpg.connect(run.args.dsn)
+        try:
+            seat = await conn.fetchrow("SELECT active_chats, capacity, available, auto_assign, round(extract(epoch FROM now() - last_seen_at)) AS quiet, "
+                                       "(SELECT count(*) FROM live_offers o WHERE o.user_id = a.user_id AND o.outcome = 'pending' AND o.reason <> 'invite') "
+                                       "AS pending FROM live_agents a WHERE user_id = $1", st.uid)
+            chat = await conn.fetchrow("SELECT status, queue, offered_to_id FROM live_chats WHERE id = $1", cs.chat)
+            offers = await conn.fetch("SELECT user_id, reason, outcome FROM live_offers WHERE live_chat_id = $1 ORDER BY id", cs.chat)
+            facts = (f" [db: {st.n}'s seat {dict(seat) if seat else None}; chat {dict(chat) if chat else None}; "
+                     f"offers {[(o['user_id'], o['reason'], o['outcome']) for o in offers]}]")
+        finally:
+            await conn.close()
     status, code, data = await st.op(cs.chat, "take")
     if status == 200:
         cs.taken[st.uid] += 1
         cs.queue = (data.get("chat") or {}).get("queue") or cs.queue
         run.rescued.append(f"chat {cs.chat} ({cs.status} in {cs.queue}, {idle:.0f} s without an offer: {why[0]}, {why[1]}; "
-                           f"{' / '.join(cs.history[-3:])})")
+                           f"{' / '.join(cs.history[-3:])}){facts}")
         run.rescue_why[why[0]] += 1
         if cs.forward_sent is not None:
             run.forward_any_ms.append((time.monotonic() - cs.forward_sent) * 1000)
@@ -1144,6 +1175,12 @@ async def desk_load(args: argparse.Namespace, bases: list[str], pids: list[int],
     sampling = asyncio.get_running_loop().create_task(sampler.run(stop_sampling))
     taker = asyncio.get_running_loop().create_task(hand_taker(run))
     f = Figures()
+    profiler = None
+    if args.profile:  # py-spy (pip install py-spy into the venv) on the first server, for the whole load
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        profiler = await asyncio.create_subprocess_exec(spy, "record", "--pid", str(pids[0]), "--format", "raw", "--rate", "100",
+                                                        "--output", str(args.profile), stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.DEVNULL)
     cpu0, pg0, mine0 = sum(cpu_seconds(p) for p in pids), pg_cpu(), cpu_seconds(os.getpid())
     t0 = time.monotonic()
     timed_out = False
@@ -1184,6 +1221,10 @@ async def desk_load(args: argparse.Namespace, bases: list[str], pids: list[int],
         run.stopping = True
         await asyncio.sleep(args.overdue_grace + 1.5)  # the last offers run out and frames in flight land, under the sampler's eye
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(profiler.wait(), 30)
         stop_sampling.set()
         with contextlib.suppress(Exception):
             await sampling
@@ -1292,6 +1333,8 @@ def report(run: Run, f: Figures, db: dict[str, Any], sampler: Sampler, timed_out
                         f"{len(undelivered)} undelivered {undelivered[:3]}")
     if sum(c.dup_seqs for c in run.candidates.values()):
         failures.append("candidates got the same event twice")
+    if run.counts["offered back to the one who forwarded it"]:
+        failures.append(f"{run.counts['offered back to the one who forwarded it']} forwards offered back to their sender")
 
 
 # --------------------------------------------------------------------------- the baseline
@@ -1357,13 +1400,17 @@ async def baseline(dsn: str, handoffs: int, workers: int, capacity: int, seed: i
                         break
 
         pg0, t0 = pg_cpu(), time.monotonic()
-        await asyncio.gather(*(worker(w) for w in range(workers)))
+        rounds = 0
+        while rounds < 1 or time.monotonic() - t0 < 2.0:  # rounds of the run's number of hand-offs, 2 s at least (CPU ticks are 10 ms)
+            done = 0
+            await asyncio.gather(*(worker(w) for w in range(workers)))
+            rounds += 1
         seconds, cpu = time.monotonic() - t0, pg_cpu() - pg0
         bad = await pool.fetchval("SELECT count(*) FROM bd_agents a WHERE a.active_chats <> (SELECT count(*) FROM bd_chats c "
                                   "WHERE c.recruiter_id = a.user_id AND c.status = 'active') OR a.active_chats > a.capacity")
         await pool.execute("DROP TABLE bd_chats")
         await pool.execute("DROP TABLE bd_agents")
-        return {"ms": lat, "seconds": seconds, "pg_cpu": cpu, "full": full, "bad": bad, "chats": len(owner)}
+        return {"ms": lat, "seconds": seconds, "pg_cpu": cpu, "full": full, "bad": bad, "chats": len(owner), "rounds": rounds}
     finally:
         await pool.close()
 
@@ -1374,7 +1421,8 @@ def side_by_side(run: Run, f: Figures, b: dict[str, Any]) -> None:
         print(f"{label:40s}{base:10.2f}  {ours:10.2f}   {ratio:8.1f}x {note}")
 
     n = len(b["ms"])
-    print(f"\nbaseline: {n} hand-offs as bare SQL transactions by {run.args.staff} connections over {b['chats']} active chats in {b['seconds']:.2f} s "
+    print(f"\nbaseline: {n} hand-offs ({b['rounds']} rounds of the run's {f.handoffs}) as bare SQL transactions by {run.args.staff} connections "
+          f"over {b['chats']} active chats in {b['seconds']:.2f} s "
           f"({n / max(1e-9, b['seconds']):.0f}/s; {b['full']} picks of a full seat tried again; seat counters wrong afterwards: {b['bad']})")
     print(f"{'same number of hand-offs':40s}{'baseline':>10s}  {'Fairmeet':>10s}   ratio")
     take = run.op_ms.get("take-over", [])
@@ -1383,7 +1431,7 @@ def side_by_side(run: Run, f: Figures, b: dict[str, Any]) -> None:
     row("forward -> accepted p50 ms", pct(b["ms"], 50), pct(run.forward_accept_ms, 50), "(two requests and an offer frame, think time out)")
     row("forward -> accepted p99 ms", pct(b["ms"], 99), pct(run.forward_accept_ms, 99))
     row("PostgreSQL CPU ms per hand-off", b["pg_cpu"] / max(1, n) * 1000, f.pg_cpu / max(1, f.handoffs) * 1000,
-        "(Fairmeet: the whole run's PostgreSQL CPU per hand-off; all its chats, lines and samples included)")
+        "(not like for like: Fairmeet's is the whole run's, its chats, offers, lines and the 0.2 s SQL samples included)")
 
 
 # --------------------------------------------------------------------------- main
@@ -1413,6 +1461,8 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--server-log", type=Path, help="keep the server's output here (default: a temporary file)")
+    parser.add_argument("--profile", type=Path, help="record the (first) server with py-spy (collapsed stacks) into this file")
+    parser.add_argument("--keep-db", action="store_true", help="keep the database (its name is printed) to look into afterwards")
     args = parser.parse_args()
     if args.staff < 4 or args.staff % 2:
         parser.error("--staff: an even number, at least 4")
@@ -1466,7 +1516,10 @@ def main() -> None:
             print("\nOK")
             code = 0
     finally:
-        asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if args.keep_db:
+            print(f"(database kept: {name})")
+        else:
+            asyncio.run(admin_sql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if args.server_log is None and code != 0:
             kept = Path(tempfile.gettempdir()) / f"desk-load-{name}.log"
             with contextlib.suppress(OSError):
