@@ -640,6 +640,8 @@ async def end_by_candidate(session: AsyncSession, ctx: actions.Context, chat: Li
         return None
     await _free_seat(session, chat)
     await withdraw_offers(session, chat, ctx.now)
+    # Colleagues who had joined leave with the chat: only its owner (and supervisors) read an ended chat.
+    await session.execute(update(ChatMember).where(ChatMember.live_chat_id == chat.id, ChatMember.left_at.is_(None)).values(left_at=ctx.now))
     chat.status, chat.ended_at, chat.ended_by, chat.updated_at = L.ENDED.value, ctx.now, "candidate", ctx.now
     return Append(key(chat.id), "notice", None, {"event": "ended", "name": chat.candidate_name, "role": "candidate",
                                                  "text": f"{chat.candidate_name} ended the chat"}, ctx.now)

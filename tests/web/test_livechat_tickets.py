@@ -128,10 +128,14 @@ async def test_change_status_and_assignee(client: httpx.AsyncClient, engine: Asy
     r = await client.patch(url, headers=w["rec"], json={"assignee_id": None})
     assert r.status_code == 200 and r.json()["assignee"] is None
 
-    # A ticket assigned to someone is theirs to see, even when the chat alone wouldn't be (Gus is event staff: assignable).
+    # Another company's recruiter at the event can't be given the ticket (they would read the candidate's details).
     assert (await client.get(url, headers=p["gus"])).status_code == 404
-    assert (await client.patch(url, headers=w["rec"], json={"assignee_id": p["gus_id"]})).status_code == 200
-    r = await client.get("/api/v1/live-tickets?assignee=me", headers=p["gus"])
+    r = await client.patch(url, headers=w["rec"], json={"assignee_id": p["gus_id"]})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_assignee"
+    assert (await client.get(url, headers=p["gus"])).status_code == 404
+    # The organizer can: it is on their list of tickets assigned to them.
+    assert (await client.patch(url, headers=w["rec"], json={"assignee_id": p["org_id"]})).status_code == 200
+    r = await client.get("/api/v1/live-tickets?assignee=me", headers=p["org"])
     assert [t["id"] for t in r.json()["tickets"]] == [ticket["id"]]
 
 

@@ -211,7 +211,7 @@ class Desk {
       const take = h("button", { class: "btn small", type: "button", text: "Take over", "aria-label": `Take over the chat with ${c.candidate}` });
       join.addEventListener("click", () => this.run(c.id, "join", { invisible: false }, join));
       watch.addEventListener("click", () => this.run(c.id, "join", { invisible: true }, watch));
-      take.addEventListener("click", () => this.run(c.id, "take-over", undefined, take));
+      take.addEventListener("click", () => this.run(c.id, "take-over", c.owner ? { owner_id: c.owner.id } : {}, take));
       list.append(h("li", { class: "qrow ongoing", dataset: { chatId: String(c.id) } },
         h("div", { class: "qwho" }, h("strong", { text: c.candidate }),
           h("span", { class: "small muted", text: `with ${c.owner ? c.owner.name : "nobody"} · ${c.title || c.label}` }),
@@ -269,7 +269,8 @@ class Desk {
       button("Join", (b) => this.run(chat.id, "join", { invisible: false }, b), "Join this chat visibly");
     }
     if (ongoing && (you === "invisible" || you === "visible" || you === "observer")) {
-      button("Take over", (b) => this.run(chat.id, "take-over", undefined, b), "Take this chat over");
+      // The owner this person saw: if a colleague took the chat meanwhile, the server says so (409 owner_changed).
+      button("Take over", (b) => this.run(chat.id, "take-over", d && d.recruiter ? { owner_id: d.recruiter.id } : {}, b), "Take this chat over");
     }
     if (d && (you === "owner" || you === "visible") && ["active", "ended", "note"].includes(chat.status) && !(d.rating && d.rating.asked)) {
       button("Ask for rating", (b) => this.askRating(chat, b), "Ask the candidate to rate this chat");
