@@ -103,14 +103,24 @@ class Hub:
         self.rooms: dict[str, dict[str, Connection]] = {}
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waits: set[asyncio.Task[None]] = set()  # spawned waits close() cancels without waiting for them
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Runs a follow-up (a delayed 'left') that outlives its connection; close() cancels what's pending."""
+    def spawn(self, coro: Coroutine[Any, Any, None], *, linger: bool = True) -> None:
+        """Runs a follow-up that outlives its request or connection (publishing after a commit; a delayed 'left'). close()
+        lets the lingering ones finish first; the others (waits, like a delayed 'left') are cancelled at once."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if not linger:
+            self._waits.add(task)
+            task.add_done_callback(self._waits.discard)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 2.0) -> None:
+        """Lets follow-ups finish for up to `grace` seconds (work published after a commit takes milliseconds), then cancels
+        the rest: cancelling one mid-transaction could leave its connection holding a lock (on SQLite, the database's)."""
+        pending = [t for t in self._tasks if not t.done() and t not in self._waits]
+        if pending and grace > 0:
+            await asyncio.wait(pending, timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

@@ -251,7 +251,7 @@ class RoomSession:
         finally:
             await self.hub.detach(self.key, self.conn)
             await self.conn.stop()
-            self.hub.spawn(self._leave_later())
+            self.hub.spawn(self._leave_later(), linger=False)
 
     async def _join(self) -> conversations.Entry:
         """Stores 'joined', then sends the welcome (with who else is here) and what the client missed."""
