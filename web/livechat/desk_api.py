@@ -295,8 +295,8 @@ async def expire_offers(r: Any) -> int:
 
 
 async def offer_unoffered(r: Any) -> None:
-    """Every second, the queues (of events whose chats are offered) with a waiting or forwarded chat nobody is offered get
-    an offer round. The rounds after a change cover the changed chat's own queue only, but a seat also comes free for
+    """Every second, each queue (of events whose chats are offered) with a waiting or forwarded chat nobody is offered gets
+    one offer, if anyone is free for one. The rounds after a change cover the changed chat's own queue only, but a seat also comes free for
     the other queues its person answers (a forward to them ended, a take-over or decline elsewhere), and a forwarded chat
     nobody was free for must be offered once someone is: without this it sat until someone took it by hand."""
     async with r.sessionmaker() as session:
@@ -306,8 +306,13 @@ async def offer_unoffered(r: Any) -> None:
         )).scalars())
         offering = [q for q in queues if await desk.accepts_offers(session, q)]
     pub = live.Publisher(r)
-    for queue in offering:
-        await pub.safely(pub.offer_round(queue, quiet=True))
+    for queue in offering:  # one offer per queue and second at most: a safety net, kept short so time-outs aren't held up
+        async with r.sessionmaker() as session, session.begin():
+            offer = await desk.route_offer(session, queue, r.clock())
+            frame = await live.offer_frame(session, offer) if offer is not None else None
+        if offer is not None and frame is not None:
+            await r.hub.publish(f"agent:{offer.user_id}", frame)
+            r.hub.spawn(pub.safely(pub.queue(queue)))
 
 
 async def resolve_idle(r: Any) -> int:

@@ -264,10 +264,8 @@ class Publisher:
             await self.assigned(recruiter_id, chat_id)
         await self.queue(queue)
 
-    async def offer_round(self, queue: str, *, quiet: bool = False) -> None:
-        """Offers the queue's waiting chats, one short transaction each, until nobody is free to be offered one; then the
-        queue's frame (`quiet`: only when something was offered)."""
-        offered = 0
+    async def offer_round(self, queue: str) -> None:
+        """Offers the queue's waiting chats, one short transaction each, until nobody is free to be offered one."""
         for _ in range(MAX_ASSIGN_ROUNDS):
             async with self.r.sessionmaker() as session, session.begin():
                 offer = await desk.route_offer(session, queue, self.r.clock())
@@ -275,9 +273,7 @@ class Publisher:
                     break
                 frame = await offer_frame(session, offer)
             await self.r.hub.publish(f"agent:{offer.user_id}", frame)
-            offered += 1
-        if offered or not quiet:
-            await self.queue(queue)
+        await self.queue(queue)
 
     async def change(self, change: desk.Change, frames: list[tuple[int, dict[str, Any]]]) -> None:
         """After an operation committed: the chat's status, offers shown and withdrawn, staff views refreshed, queues, seats."""
