@@ -279,10 +279,12 @@ class Publisher:
         """After an operation committed: the chat's status, offers shown and withdrawn, staff views refreshed, queues, seats."""
         chat_id = change.chat.id
         await self.status(chat_id)
-        for user_id, frame in frames:
-            await self.r.hub.publish(f"agent:{user_id}", frame)
+        # Offers that ended go before the new ones: a console keys offers by chat, so an invitation withdrawn by a forward
+        # that offers the same chat to the same person must not take the new offer off their screen.
         for user_id, cid, outcome in change.gone:
             await self.r.hub.publish(f"agent:{user_id}", {"type": "offer_gone", "chat": cid, "outcome": outcome})
+        for user_id, frame in frames:
+            await self.r.hub.publish(f"agent:{user_id}", frame)
         for user_id in change.staff:
             await self.r.hub.publish(f"agent:{user_id}", {"type": "members", "chat": chat_id})
         for queue in change.freed:
