@@ -138,11 +138,14 @@ async def _move_seat(session: AsyncSession, old: int | None, new: int, now: dt.d
             await session.execute(update(Agent).where(Agent.user_id == uid, Agent.active_chats > 0).values(active_chats=Agent.active_chats - 1))
 
 
-async def _pending_offers(session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
+async def _pending_offers(session: AsyncSession, user_ids: list[int], now: dt.datetime) -> dict[int, int]:
+    """Routing and forward offers each person has open (a seat they may still take). One that ran out no longer counts,
+    though the timer may not have moved it on yet: it can't be accepted any more."""
     if not user_ids:
         return {}
     rows = await session.execute(select(Offer.user_id, func.count()).where(Offer.user_id.in_(user_ids), Offer.outcome == "pending",
-                                                                          Offer.reason != "invite").group_by(Offer.user_id))
+                                                                          Offer.reason != "invite", Offer.expires_at > now)
+                                 .group_by(Offer.user_id))
     return {u: int(n) for u, n in rows}
 
 
@@ -183,7 +186,7 @@ async def offer_next(session: AsyncSession, chat: LiveChat, now: dt.datetime, *,
     if automatic_only and people:
         auto = set((await session.execute(select(Agent.user_id).where(Agent.user_id.in_(people), Agent.auto_assign.is_(True)))).scalars())
         people = [u for u in people if u in auto]
-    pending = await _pending_offers(session, people)
+    pending = await _pending_offers(session, people, now)
     seats = dict((await session.execute(select(Agent.user_id, Agent.capacity - Agent.active_chats).where(Agent.user_id.in_(people)))).all()) \
         if people else {}
     for uid in people:
@@ -196,7 +199,7 @@ async def _anyone_free(session: AsyncSession, queue: str, now: dt.datetime) -> b
     """Whether anyone of the queue is online with a seat that no chat or pending offer holds: if not, no chat of it can be
     offered now, and looking at each one (several queries apiece) is wasted."""
     people = await routing.online_ids(session, await chats.queue_staff_ids(session, queue), now, free_seat=True)
-    pending = await _pending_offers(session, people)
+    pending = await _pending_offers(session, people, now)
     seats = dict((await session.execute(select(Agent.user_id, Agent.capacity - Agent.active_chats).where(Agent.user_id.in_(people)))).all()) \
         if people else {}
     return any(seats.get(u, 0) - pending.get(u, 0) > 0 for u in people)
