@@ -95,7 +95,7 @@ EXPECTED_LOSERS = {  # what the losing side of a race may hear, by operation
     "forward": {"403 not_your_chat", "409 not_active", "404 chat_not_found"},
     "end": {"403 not_your_chat", "404 chat_not_found"},
     "take": {"409 offered_elsewhere", "409 already_taken", "404 chat_not_found", "409 at_capacity"},
-    "accept": {"409 offer_gone", "409 already_taken", "409 offer_expired"},
+    "accept": {"409 offer_gone", "409 already_taken", "409 offer_expired", "404 chat_not_found"},
 }
 ACTIONS = {"end": 40, "forward": 15, "team": 10, "take-over": 15, "invite": 12, "leave": 8}
 
@@ -386,7 +386,7 @@ class Staff(Recruiter):
         self.name = f"Rita Recruiter {n}"
         self.owned: set[int] = set()
         self.watched: set[int] = set()
-        self.pending: set[int] = set()  # type: ignore[assignment]  # chats offered to me (routing/forward), not yet decided
+        self.pending: dict[int, float] = {}  # type: ignore[assignment]  # chat -> expiry (wall): offered to me, not yet decided
         self.invites: dict[int, OfferSeen] = {}  # chat -> the invitation to it I have (the last one)
         self.free_since: float | None = None
         self.watch_queue: deque[int] = deque()  # watches sent and not yet answered, in order (the socket answers in order)
@@ -394,7 +394,8 @@ class Staff(Recruiter):
 
     def free_seats(self) -> int:
         capacity: int = self.drun.args.capacity
-        return capacity - len(self.owned) - len(self.pending)
+        now = wall()
+        return capacity - len(self.owned) - sum(1 for expires in self.pending.values() if expires > now)  # as the desk counts
 
     def on(self, m: dict[str, Any], now: float) -> None:
         run = self.drun
@@ -507,7 +508,7 @@ def on_offer(run: Run, st: Staff, m: dict[str, Any]) -> None:
         run.counts["offer frames while an accepted offer was in flight"] += 1
     cs.offer = seen
     cs.queue = run.queue_of_label(m.get("label", ""), st.uid)
-    st.pending.add(cs.chat)
+    st.pending[cs.chat] = seen.expires_wall
     if run.stopping:
         return
     r = run.rng.random()
@@ -535,7 +536,7 @@ def on_offer_gone(run: Run, st: Staff, m: dict[str, Any]) -> None:
                 cs.queue = f"job:{run.job_id}"  # a person's forward nobody answered goes back to the chat's own queue
         cs.offer = None
         cs.unoffered_since = time.monotonic()
-    st.pending.discard(cs.chat)
+    st.pending.pop(cs.chat, None)
     invitation = st.invites.get(cs.chat)
     if invitation is not None and invitation.decision == "ignore" and m.get("outcome") in ("expired", "withdrawn"):
         del st.invites[cs.chat]
@@ -556,9 +557,13 @@ async def accept(run: Run, st: Staff, cs: ChatState, seen: OfferSeen) -> None:
         rival = run.rng.choice(others)
         calls.append((rival, "take", rival.op(cs.chat, "take")))  # a colleague takes the offered chat from the list
         run.races["accept vs a colleague's take"] += 1
+    elif race < 2.5 * run.args.race:
+        rival = run.rng.choice(others)
+        calls.append((rival, "accept", rival.op(cs.chat, "accept")))  # a colleague clicks Accept on a pop-up that isn't theirs (any more)
+        run.races["accept vs a colleague's accept"] += 1
     results = await asyncio.gather(*(c for _, _, c in calls))
     wins = [(who, what, res) for (who, what, _), res in zip(calls, results, strict=True) if res[0] == 200]
-    st.pending.discard(cs.chat)
+    st.pending.pop(cs.chat, None)
     if len(wins) > 1:
         run.double_wins.append(f"chat {cs.chat}: {[(w.n, what) for w, what, _ in wins]} all answered 200")
     for (who, what, _), (status, code, _) in zip(calls, results, strict=True):
@@ -593,7 +598,7 @@ async def accept(run: Run, st: Staff, cs: ChatState, seen: OfferSeen) -> None:
 async def decline(run: Run, st: Staff, cs: ChatState, seen: OfferSeen) -> None:
     await asyncio.sleep(run.think())
     status, code, _ = await st.op(cs.chat, "decline")
-    st.pending.discard(cs.chat)
+    st.pending.pop(cs.chat, None)
     if status != 200 and code not in ("offer_gone", "chat_not_found"):
         run.unexpected.append(f"decline chat {cs.chat} by {st.n}: {status} {code}")
 
@@ -905,7 +910,8 @@ async def take_by_hand(run: Run, cs: ChatState, st: Staff, idle: float, why: tup
         conn = await asyncpg.connect(run.args.dsn)
         try:
             seat = await conn.fetchrow("SELECT active_chats, capacity, available, auto_assign, round(extract(epoch FROM now() - last_seen_at)) AS quiet, "
-                                       "(SELECT count(*) FROM live_offers o WHERE o.user_id = a.user_id AND o.outcome = 'pending' AND o.reason <> 'invite') "
+                                       "(SELECT count(*) FROM live_offers o WHERE o.user_id = a.user_id AND o.outcome = 'pending' AND o.reason <> 'invite' "
+                                       "AND o.expires_at > now()) "
                                        "AS pending FROM live_agents a WHERE user_id = $1", st.uid)
             chat = await conn.fetchrow("SELECT status, queue, offered_to_id FROM live_chats WHERE id = $1", cs.chat)
             offers = await conn.fetch("SELECT user_id, reason, outcome FROM live_offers WHERE live_chat_id = $1 ORDER BY id", cs.chat)
