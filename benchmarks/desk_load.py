@@ -985,7 +985,10 @@ async def seed(run: Run, now: dt.datetime) -> list[Staff]:
             await conn.close()
     staff = []
     for i, uid, email in people:
-        client = httpx.AsyncClient(base_url=run.bases[i % len(run.bases)], timeout=60, limits=LIMITS,
+        # No keep-alive for the staff's operations: on a saturated machine a pooled connection that the server's 5 s keep-alive
+        # closes at the moment it is reused fails with a ReadError, and whether an accept or a take-over went through is then
+        # unknown. A fresh loopback connection per request costs well under a millisecond.
+        client = httpx.AsyncClient(base_url=run.bases[i % len(run.bases)], timeout=60, limits=httpx.Limits(max_keepalive_connections=0),
                                    transport=httpx.AsyncHTTPTransport(local_address=f"127.0.1.{1 + i % 250}"))
         token = await bearer(client, email)
         seat = await api(client, "PUT", "/api/v1/live-agent", {"Authorization": f"Bearer {token}"}, expect=200,
