@@ -454,7 +454,9 @@ async def staff_may_see(session: AsyncSession, chat: LiveChat, user: User, now: 
     if chat.recruiter_id is None and chat.status in (L.WAITING.value, L.AWAY.value, L.NOTE.value, L.TRANSFER.value) \
             and user.id in await queue_staff_ids(session, chat.queue):
         return True
-    if await member_mode(session, chat.id, user.id) is not None or await session.scalar(
+    # Someone who had the chat before it was taken over, forwarded or reopened reads it again once it has ended (their history).
+    if (chat.status in (L.ENDED.value, L.NOTE.value) and await was_owner(session, chat.id, user.id)) \
+            or await member_mode(session, chat.id, user.id) is not None or await session.scalar(
         select(Offer.id).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending", Offer.reason == "invite")
     ) is not None:
         return True
@@ -472,6 +474,24 @@ async def member_mode(session: AsyncSession, chat_id: int, user_id: int) -> str 
     mode: str | None = await session.scalar(
         select(ChatMember.mode).where(ChatMember.live_chat_id == chat_id, ChatMember.user_id == user_id, ChatMember.left_at.is_(None)))
     return mode
+
+
+async def was_owner(session: AsyncSession, chat_id: int, user_id: int) -> bool:
+    return await session.scalar(select(ChatMember.id).where(ChatMember.live_chat_id == chat_id, ChatMember.user_id == user_id,
+                                                            ChatMember.mode == "former")) is not None
+
+
+async def record_former_owner(session: AsyncSession, chat_id: int, user_id: int | None, now: dt.datetime) -> None:
+    """Someone stops owning a chat (a take-over, a forward, a hand-over, a ticket reply by another): they read it again
+    once it has ended (History, its ticket), though not while it goes on without them."""
+    if user_id is None:
+        return
+    row = (await session.execute(select(ChatMember).where(ChatMember.live_chat_id == chat_id, ChatMember.user_id == user_id))).scalar_one_or_none()
+    if row is None:
+        session.add(ChatMember(live_chat_id=chat_id, user_id=user_id, mode="former", via="owner", joined_at=now, left_at=now))
+    elif row.left_at is not None:
+        row.mode = "former"
+    await session.flush()
 
 
 async def staff_chat(session: AsyncSession, chat_id: int, user: User, now: dt.datetime, *, lock: bool = False) -> LiveChat:
@@ -782,7 +802,9 @@ async def mine(session: AsyncSession, user: User, status: str, now: dt.datetime)
         stmt = select(LiveChat).where(((LiveChat.recruiter_id == user.id) & LiveChat.status.in_((L.ACTIVE.value, L.NOTE.value)))
                                       | (LiveChat.id.in_(joined) & (LiveChat.status == L.ACTIVE.value))).order_by(LiveChat.taken_at)
     elif status == "ended":
-        stmt = select(LiveChat).where(LiveChat.recruiter_id == user.id, LiveChat.status == L.ENDED.value).order_by(LiveChat.ended_at.desc())
+        had = select(ChatMember.live_chat_id).where(ChatMember.user_id == user.id, ChatMember.mode == "former")
+        stmt = (select(LiveChat).where((LiveChat.recruiter_id == user.id) | LiveChat.id.in_(had), LiveChat.status == L.ENDED.value)
+                .order_by(LiveChat.ended_at.desc()))
     else:
         raise Invalid("status is waiting, active or ended.", code="invalid_status")
     return list((await session.execute(stmt.limit(1000))).scalars())

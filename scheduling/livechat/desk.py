@@ -423,6 +423,7 @@ async def take_over(session: AsyncSession, ctx: actions.Context, user: User, cha
     await _move_seat(session, old, user.id, ctx.now)
     chat.recruiter_id, chat.updated_at = user.id, ctx.now
     await session.execute(delete(ChatMember).where(ChatMember.live_chat_id == chat.id, ChatMember.user_id == user.id))
+    await chats.record_former_owner(session, chat.id, old, ctx.now)
     # An invitation the new owner had into this chat is void: accepted later, it would make them a member of their own chat.
     invited = await session.execute(update(Offer).where(Offer.live_chat_id == chat.id, Offer.user_id == user.id, Offer.outcome == "pending",
                                                         Offer.reason == "invite").values(outcome="withdrawn", decided_at=ctx.now))
@@ -490,7 +491,7 @@ async def forward(session: AsyncSession, ctx: actions.Context, user: User, chat_
     await chats._free_seat(session, chat)  # noqa: SLF001
     invited = await chats.withdraw_offers(session, chat, now)  # invitations into the chat go with the one who leaves it
     chat.status, chat.recruiter_id, chat.queue, chat.team_id, chat.updated_at = L.TRANSFER.value, None, queue, team_id, now
-    await session.flush()
+    await chats.record_former_owner(session, chat.id, old_owner, now)
     change = Change(chat, notices=[_notice(chat, user, "forwarded", f"{user.name} is transferring you to {label}. Please stay in the chat.", now,
                                            to=label)],
                     gone=[(u, chat.id, "withdrawn") for u in invited], queues={old_queue, queue}, freed={old_queue},
@@ -532,6 +533,7 @@ async def leave(session: AsyncSession, ctx: actions.Context, user: User, chat_id
             continue
         chat.recruiter_id, chat.updated_at = person.id, now
         await session.execute(delete(ChatMember).where(ChatMember.id == member.id))
+        await chats.record_former_owner(session, chat.id, user.id, now)
         return Change(chat, notices=[_notice(chat, user, "left", f"{user.name} left the chat; {person.name} continues", now)],
                       staff={user.id, person.id}, freed={chat.queue})
     await chats._free_seat(session, chat)  # noqa: SLF001

@@ -70,6 +70,7 @@ async def _scope(session: AsyncSession, user: User) -> ColumnElement[bool] | Non
     organized = select(Participant.event_id).where(Participant.user_id == user.id, Participant.role == Role.ORGANIZER.value)
     managed = select(JobReq.id).where(or_(JobReq.created_by_id == user.id, JobReq.event_id.in_(organized)))
     member_of = select(ChatMember.live_chat_id).where(ChatMember.user_id == user.id, ChatMember.left_at.is_(None))
+    owned_before = select(ChatMember.live_chat_id).where(ChatMember.user_id == user.id, ChatMember.mode == "former")
     invited_to = select(Offer.live_chat_id).where(Offer.user_id == user.id, Offer.outcome == "pending", Offer.reason == "invite")
     return or_(
         Ticket.assignee_id == user.id,
@@ -77,6 +78,7 @@ async def _scope(session: AsyncSession, user: User) -> ColumnElement[bool] | Non
         LiveChat.offered_to_id == user.id,
         and_(LiveChat.recruiter_id.is_(None), LiveChat.status.in_(UNOWNED), LiveChat.queue.in_(await _staffed_queues(session, user))),
         LiveChat.id.in_(member_of),
+        and_(LiveChat.id.in_(owned_before), LiveChat.status.in_((L.ENDED.value, L.NOTE.value))),
         LiveChat.id.in_(invited_to),
         LiveChat.event_id.in_(organized),
         LiveChat.job_req_id.in_(managed),
@@ -310,6 +312,8 @@ async def reply(session: AsyncSession, ctx: actions.Context, user: User, ticket_
     reopened = chat.status != L.NOTE.value
     out = Replied(ticket, chat, entry, True, reopened=reopened, previous_owner=chat.recruiter_id,
                   was_unowned_note=not reopened and chat.recruiter_id is None)
+    if chat.recruiter_id not in (None, user.id):
+        await chats.record_former_owner(session, chat.id, chat.recruiter_id, ctx.now)  # the chat stays in their history
     chat.status, chat.recruiter_id, chat.updated_at = L.NOTE.value, user.id, ctx.now
     if chat.taken_at is None:
         chat.taken_at = ctx.now

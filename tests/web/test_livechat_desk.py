@@ -865,3 +865,19 @@ async def test_accepts_and_take_overs_at_once_keep_one_owner_per_chat(w: World) 
     assert len(owners) == 3 and all(o is not None for _, o in owners)
     assert members == 0
     await w.seats_match_ownership()
+
+
+async def test_a_chat_taken_over_stays_in_the_first_owners_history_once_it_ends(w: World) -> None:
+    chat_id, cand = await w.taken_by("alice")
+    await w.ok("bob", chat_id, "take-over")
+    assert (await w.view("alice", chat_id)).status_code == 404  # not while it goes on without her
+    r = await w.client.post(f"/api/v1/live-chats/{chat_id}/end", headers=w.h["bob"], json={"next_step": "Interview", "outcome": "follow_up"})
+    assert r.status_code == 200, r.text
+    assert (await w.view("alice", chat_id)).status_code == 200  # her history has it again, with its ticket
+    ended = (await w.client.get("/api/v1/live-chats?status=ended", headers=w.h["alice"])).json()
+    assert [c["id"] for c in ended] == [chat_id]
+    ticket = (await w.view("bob", chat_id)).json()["ticket"]
+    assert (await w.client.get(f"/api/v1/live-tickets/{ticket['id']}", headers=w.h["alice"])).status_code == 200
+    # Cleo (same desk, never had it) and Olga (another company) don't see it.
+    assert (await w.view("cleo", chat_id)).status_code == 404 and (await w.view("olga", chat_id)).status_code == 404
+    del cand
