@@ -271,13 +271,14 @@ EXPIRE_AT_ONCE = 8  # offers moved on concurrently (PostgreSQL), each in a trans
 async def expire_offers(r: Any) -> int:
     """Moves every offer whose time ran out to the next person (or back to the queue); one transaction per offer, several
     at once on PostgreSQL, each published after its commit without holding up the others (one at a time, waiting for
-    each broadcast, a burst of time-outs under load was moved on tens of seconds late). Then offers the chats that sit
-    with nobody offered them (`offer_unoffered`)."""
+    each broadcast, a burst of time-outs under load was moved on tens of seconds late). Beside them (after them on
+    SQLite), offers the chats that sit with nobody offered them (`offer_unoffered`)."""
     now: dt.datetime = r.clock()
     async with r.sessionmaker() as session:
         due = await desk.due_offers(session, now)
     pub = live.Publisher(r)
-    limit = asyncio.Semaphore(EXPIRE_AT_ONCE if r.settings.database_url.startswith("postgresql") else 1)
+    concurrent = r.settings.database_url.startswith("postgresql")
+    limit = asyncio.Semaphore(EXPIRE_AT_ONCE if concurrent else 1)
 
     async def move_on(offer_id: int) -> bool:
         async with limit:
@@ -289,15 +290,22 @@ async def expire_offers(r: Any) -> int:
         r.hub.spawn(pub.safely(pub.change(change, frames)))
         return True
 
-    moved = sum(await asyncio.gather(*(move_on(o) for o in due)))
+    if concurrent:
+        moved, _ = await asyncio.gather(_count(move_on(o) for o in due), offer_unoffered(r))
+        return moved
+    moved = await _count(move_on(o) for o in due)
     await offer_unoffered(r)
     return moved
 
 
+async def _count(moves: Any) -> int:
+    return sum(await asyncio.gather(*moves))
+
+
 async def offer_unoffered(r: Any) -> None:
     """Every second, each queue (of events whose chats are offered) with a waiting or forwarded chat nobody is offered gets
-    one offer, if anyone is free for one. The rounds after a change cover the changed chat's own queue only, but a seat also comes free for
-    the other queues its person answers (a forward to them ended, a take-over or decline elsewhere), and a forwarded chat
+    one offer, if anyone is free for one. The rounds after a change cover the changed chat's own queue only, but a seat
+    also comes free for the other queues its person answers (a forward to them ended, a take-over or decline elsewhere), and a forwarded chat
     nobody was free for must be offered once someone is: without this it sat until someone took it by hand."""
     async with r.sessionmaker() as session:
         queues = list((await session.execute(
@@ -306,13 +314,20 @@ async def offer_unoffered(r: Any) -> None:
         )).scalars())
         offering = [q for q in queues if await desk.accepts_offers(session, q)]
     pub = live.Publisher(r)
-    for queue in offering:  # one offer per queue and second at most: a safety net, kept short so time-outs aren't held up
+
+    async def one(queue: str) -> None:  # one offer per queue and second at most: a safety net, kept short so time-outs aren't held up
         async with r.sessionmaker() as session, session.begin():
             offer = await desk.route_offer(session, queue, r.clock())
             frame = await live.offer_frame(session, offer) if offer is not None else None
         if offer is not None and frame is not None:
             await r.hub.publish(f"agent:{offer.user_id}", frame)
             r.hub.spawn(pub.safely(pub.queue(queue)))
+
+    if r.settings.database_url.startswith("postgresql"):
+        await asyncio.gather(*(one(q) for q in offering))
+    else:
+        for queue in offering:
+            await one(queue)
 
 
 async def resolve_idle(r: Any) -> int:
