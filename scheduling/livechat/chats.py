@@ -28,7 +28,7 @@ from scheduling.errors import Conflict, Forbidden, Invalid, NotFound
 from scheduling.livechat import estimate as est
 from scheduling.livechat import hours as hours_mod
 from scheduling.livechat import jobs, routing
-from scheduling.livechat.desk_models import ChatMember, Offer
+from scheduling.livechat.desk_models import ChatMember, Offer, Ticket
 from scheduling.livechat.models import Agent, JobReq, JobReqAssignee, LiveChat, LiveChatKey, LiveQueue, LiveStatus
 from scheduling.models import Company, Event, OutboxMessage, Participant, Role, User
 from scheduling.sms import normalize_phone
@@ -743,12 +743,15 @@ async def notify_reply(session: AsyncSession, ctx: actions.Context, chat: LiveCh
         job = await session.get(JobReq, chat.job_req_id)
         title = job.title if job else ""
     about = f" about {title}" if title else ""
-    mail = outbox.Mail(subject=f"{recruiter.name} answered your note{about}",
-                       body=f"Hello {chat.candidate_name},\n\n{recruiter.name} answered your note{about}:\n\n{text}\n\n"
+    # A chat reopened from its ticket wasn't a note the candidate left: say what happened.
+    reopened = await session.scalar(select(Ticket.id).where(Ticket.live_chat_id == chat.id)) is not None
+    what = "wrote to you again" if reopened else "answered your note"
+    mail = outbox.Mail(subject=f"{recruiter.name} {what}{about}",
+                       body=f"Hello {chat.candidate_name},\n\n{recruiter.name} {what}{about}:\n\n{text}\n\n"
                             f"Continue the chat here (the link works for 7 days, on any device):\n{link}\n")
     session.add(outbox_row(chat.candidate_email, chat.candidate_name, "live_reply", mail, ctx.now))
     if chat.sms_consent and chat.candidate_phone:
-        sms = outbox.Mail(subject="", body=f"{recruiter.name} answered your note{about}. Continue: {link}")
+        sms = outbox.Mail(subject="", body=f"{recruiter.name} {what}{about}. Continue: {link}")
         row = outbox_row("", chat.candidate_name, "live_reply_sms", sms, ctx.now)
         row.channel, row.to_phone = "sms", chat.candidate_phone
         session.add(row)

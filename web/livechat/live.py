@@ -64,7 +64,7 @@ async def candidate_view(session: AsyncSession, chat: LiveChat, now: dt.datetime
     settings = await routing.desk_settings(session, chat.event_id)
     return {
         "id": chat.id, "kind": chat.kind, "status": chat.status, "name": chat.candidate_name, "position": pos, "estimated_wait": estimate,
-        "recruiter": {"name": recruiter.name, "avatar_url": None} if recruiter else None,
+        "recruiter": {"name": recruiter.name, "avatar_url": None, "title": await staff_title(session, chat, recruiter)} if recruiter else None,
         "apply_url": job.apply_url or None if job else None,
         "job": {"id": job.id, "title": job.title, "company": job.company, "url": f"/jobs/{job.id}"} if job else None,
         "note_after_seconds": job.note_after_seconds if job else 180,
@@ -73,6 +73,7 @@ async def candidate_view(session: AsyncSession, chat: LiveChat, now: dt.datetime
         "resume": {"name": chat.resume_name, "size": chat.resume_size} if chat.resume_file else None,
         "last_seq": await conversations.last_seq(session, chats.key(chat.id)),
         "rating": _rating(chat, settings),
+        "reopened": await session.scalar(select(Ticket.id).where(Ticket.live_chat_id == chat.id)) is not None,  # a thread a staff reply reopened
         "emoji": settings.emoji_candidate,
     }
 
@@ -142,9 +143,25 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def status_frame(chat: LiveChat, recruiter: User | None, apply_url: str | None) -> dict[str, Any]:
+def status_frame(chat: LiveChat, recruiter: User | None, apply_url: str | None, title: str = "") -> dict[str, Any]:
     return {"type": "status", "chat": chat.id, "status": chat.status,
-            "recruiter": {"name": recruiter.name, "avatar_url": None} if recruiter else None, "apply_url": apply_url or None}
+            "recruiter": {"name": recruiter.name, "avatar_url": None, "title": title} if recruiter else None, "apply_url": apply_url or None}
+
+
+async def staff_title(session: AsyncSession, chat: LiveChat, user: User) -> str:
+    """What the candidate reads under a staff member's name: their own role and company at the chat's event (after a
+    forward it may be another company's recruiter or an organizer), else Recruiter and the job req's company."""
+    if chat.event_id is not None:
+        member = await actions.participation(session, chat.event_id, user.id)
+        if member is not None and member.role == "organizer":
+            event = await session.get(Event, chat.event_id)
+            return f"Organizer · {event.name}" if event else "Organizer"
+        if member is not None and member.company_id is not None:
+            company = await session.get(Company, member.company_id)
+            if company is not None:
+                return f"Recruiter · {company.name}"
+    job = await session.get(JobReq, chat.job_req_id) if chat.job_req_id else None
+    return f"Recruiter · {job.company}" if job else "Recruiter"
 
 
 async def queue_label(session: AsyncSession, queue: str) -> str:
@@ -228,7 +245,8 @@ class Publisher:
                 return
             recruiter = await session.get(User, chat.recruiter_id) if chat.recruiter_id else None
             job = await session.get(JobReq, chat.job_req_id) if chat.job_req_id else None
-            frame = status_frame(chat, recruiter, job.apply_url if job else None)
+            title = await staff_title(session, chat, recruiter) if recruiter else ""
+            frame = status_frame(chat, recruiter, job.apply_url if job else None, title)
         await self.r.hub.publish(chats.key(chat_id), frame)
 
     async def queue(self, queue: str) -> None:

@@ -726,7 +726,7 @@ class CandidateChat {
       clearTimeout(this.noteTimer);
       this.noteOffered = false;
       this.setStatusLine(status !== "note" ? "" : this.recruiter && this.recruiter.name
-        ? `${this.recruiter.name} is answering your note. Reply here; we'll email you when they write again.`
+        ? `${this.recruiter.name} ${this.view && this.view.reopened ? "wrote to you again" : "is answering your note"}. Reply here; we'll email you when they write again.`
         : `Your note is with ${TEAM}. We'll email you when they answer.`);
     }
     if (status === before && $("lc-foot").childElementCount) return;  // a reconnect: keep what is being typed
@@ -760,7 +760,7 @@ class CandidateChat {
     const about = job ? `${job.title} · ${job.company}` : sub.textContent;
     if (this.recruiter && this.recruiter.name) {
       title.textContent = this.recruiter.name;
-      sub.textContent = job ? `Recruiter · ${job.company}` : AGENT;
+      sub.textContent = this.recruiter.title || (job ? `Recruiter · ${job.company}` : AGENT);
       if (avatar.dataset.who === `${this.recruiter.name}|${this.recruiter.avatar_url || ""}`) return;
       avatar.dataset.who = `${this.recruiter.name}|${this.recruiter.avatar_url || ""}`;
       avatar.replaceChildren();
@@ -1417,7 +1417,7 @@ class CandidateChat {
     const time = at ? timeFormat.format(new Date(at)) : "";
     return el("li", { class: `lc-msg lc-${kind}${extra ? ` ${extra}` : ""}` },
       el("div", { class: "lc-meta" }, el("span", { class: "lc-who", text: name }), el("span", { class: "lc-state", text: time })),
-      el("p", { class: "lc-text", text }));
+      el("p", { class: "lc-text" }, ...linked(text)));
   }
 
   botSay(text, note = "") {
@@ -1448,6 +1448,20 @@ class CandidateChat {
       this.stick = true;
     }
   }
+}
+
+// Text with its http(s) addresses as links that open in a new tab (an article a recruiter sent); the rest stays text.
+function linked(text) {
+  const value = String(text);
+  const out = [];
+  let last = 0;
+  for (const match of value.matchAll(/https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/gi)) {
+    if (match.index > last) out.push(value.slice(last, match.index));
+    out.push(el("a", { href: match[0], target: "_blank", rel: "noopener noreferrer", text: match[0] }));
+    last = match.index + match[0].length;
+  }
+  if (last < value.length) out.push(value.slice(last));
+  return out;
 }
 
 function svgIcon(d) {

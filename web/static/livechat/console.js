@@ -13,12 +13,12 @@
 // invite, leave, ratings), console_compose.js (saved replies, articles, emojis, repeated-message warning, reminders),
 // console_files.js (attachments), console_jobform.js (the job req form). They hook in through Console.on(...).
 
-import { $, h, webLink, clockOf, waited, randomId } from "./console_util.js";
+import { $, h, webLink, clockOf, waited, randomId, linkified } from "./console_util.js";
 import { Alerts } from "./console_alerts.js";
 import { Hooks, loadPlugins } from "./hooks.js";
 import { enhanceJobPage } from "./console_jobform.js";
 
-const STATUS_LABELS = { active: "Active", note: "Note", ended: "Ended by candidate", waiting: "Waiting", away: "Away" };
+const STATUS_LABELS = { active: "Active", note: "Note", ended: "Ended by candidate", waiting: "Waiting", away: "Away", transfer: "Being transferred" };
 
 // ------------------------------------------------------------------------------------------ console
 
@@ -232,7 +232,8 @@ export class Console {
   }
 
   renderSeatSummary() {
-    const active = [...this.chats.values()].filter((c) => c.status === "active").length;
+    // Seats are taken by the chats this person owns; chats they only joined or monitor don't count.
+    const active = [...this.chats.values()].filter((c) => c.status === "active" && !(c.detail && c.detail.you && c.detail.you !== "owner")).length;
     $("seat-summary").textContent = this.agent.available ? `Available · ${active}/${this.agent.capacity} chats` : "Not available";
     $("seat-dot").classList.toggle("on", !!this.agent.available);
   }
@@ -601,7 +602,7 @@ export class Console {
           ev.body && ev.body.auto ? h("span", { class: "badge", text: "Automatic" }) : null,
           isNote ? h("span", { class: "badge status-pending", text: ev.body.callback ? "Note · call back" : "Note" }) : null,
           time),
-        h("div", { class: "text", text })));
+        h("div", { class: "text" }, ...linkified(text))));
   }
 
   ingest(chat, ev, { live = true } = {}) {

@@ -13,7 +13,7 @@ function dialog(id, title, ...content) {
   if (old) old.remove();
   const box = h("dialog", { id, class: "card enddialog deskdialog", "aria-labelledby": `${id}-title` },
     h("form", { method: "dialog", class: "stack" }, h("h2", { id: `${id}-title`, text: title }), ...content));
-  document.body.append(box);
+  ($("console-app") || document.body).append(box);  // inside the console: placed and styled like its other dialogs
   return box;
 }
 
@@ -67,6 +67,10 @@ class Desk {
     } else if (msg.type === "page") {
       const chat = this.app.current();
       if (chat && chat.id === msg.chat) this.renderBar(chat);
+    } else if (msg.type === "status" && this.app.chats.has(msg.chat)) {
+      this.app.loadDetail(this.app.chats.get(msg.chat), true);  // who owns it may have changed (a forward accepted, a take-over)
+      clearTimeout(this.ongoingTimer);
+      this.ongoingTimer = setTimeout(() => this.loadOngoing(), 400);
     } else if (msg.type === "status" || msg.type === "queue") {
       // A chat was taken, ended or changed hands somewhere in this person's queues: colleagues' chats may have changed.
       clearTimeout(this.ongoingTimer);
@@ -232,7 +236,9 @@ class Desk {
     const r = await this.app.api("POST", `/live-chats/${chatId}/${op}`, body);
     if (button) button.disabled = false;
     if (!r.ok) {
-      this.app.toast(r.error.message, "error");
+      this.app.toast(r.error.code === "owner_changed" ? `${r.error.message} Look again, then try once more.` : r.error.message, "error");
+      const chat = this.app.chats.get(chatId);
+      if (chat) this.app.loadDetail(chat, true);
       this.loadOngoing();
       return null;
     }
@@ -279,7 +285,7 @@ class Desk {
       button(you === "invisible" ? "Stop monitoring" : "Leave", () => this.openLeave(chat), you === "invisible" ? "Stop monitoring this chat" : "Leave this chat");
     }
     // Only the owner ends a chat with a next step; others leave it.
-    $("end-chat").hidden = !!d && you !== "owner" && chat.status === "active";
+    $("end-chat").hidden = !!d && you !== "owner";
     if (d && you === "invisible") {
       const text = $("composer-text");
       text.disabled = true;
@@ -379,7 +385,8 @@ class Desk {
   async openInvite(chat) {
     const who = await this.loadColleagues(chat);
     if (!who) return;
-    const online = who.people.filter((p) => p.online);
+    const inChat = new Set(((chat.detail && chat.detail.members) || []).filter((m) => m.mode === "visible").map((m) => m.id));
+    const online = who.people.filter((p) => p.online && !inChat.has(p.id));
     const target = h("select", { id: "invite-target", required: true }, h("option", { value: "", text: online.length ? "Choose a colleague…" : "Nobody else is online" }),
       ...online.map((p) => h("option", { value: String(p.id), text: p.name })));
     const note = h("textarea", { id: "invite-note", rows: "2", maxlength: "1000", placeholder: "Why you'd like their help (only staff see this)" });

@@ -28,6 +28,19 @@ export function webLink(url, text) {
   return document.createTextNode(value || "—");
 }
 
+// Text with its http(s) addresses as links (rel=noopener noreferrer, a new tab); everything else stays text.
+export function linkified(text) {
+  const out = [];
+  let last = 0;
+  for (const match of String(text).matchAll(/https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/gi)) {
+    if (match.index > last) out.push(document.createTextNode(text.slice(last, match.index)));
+    out.push(h("a", { href: match[0], target: "_blank", rel: "noopener noreferrer", text: match[0] }));
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+  return out;
+}
+
 export function twoDigits(n) {
   return String(n).padStart(2, "0");
 }
