@@ -80,11 +80,14 @@ import asyncpg  # type: ignore[import-untyped]  # noqa: E402
 import httpx  # noqa: E402
 import orjson  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks.queue_load import LIMITS, PG_ADMIN_URL, Candidate, Recruiter, api, bearer, cpu_seconds, make_users, pct  # noqa: E402
 from scheduling import accounts, migrate  # noqa: E402
-from scheduling.db import admin_sql  # noqa: E402
+from scheduling.db import admin_sql, create_engine, create_sessionmaker  # noqa: E402
+from scheduling.livechat import chats, desk, routing  # noqa: E402
+from scheduling.livechat.models import Agent, LiveChat  # noqa: E402
 from tests.live import serve_process  # noqa: E402
 
 TEAMS = ("Engineering", "Sales")
@@ -161,8 +164,6 @@ class ChatState:
     forward_sent: float | None = None  # monotonic time of the last forward's request, until someone accepts it
     forward_first: bool = True  # the forward's first offer was accepted (no time-out or decline in between)
     forward_offers: int = 0  # offer frames since the last forward
-    tried: set[int] = field(default_factory=set)  # offered it since its last accepted offer (the desk's own rule for whom not to offer again)
-    tried_since_owner: set[int] = field(default_factory=set)  # offered it since it last had an owner, however it got one
     invite_done: asyncio.Event | None = None
     accepted: Counter[int] = field(default_factory=Counter)  # accept 200s per person (routing, forward, invitation)
     taken: Counter[int] = field(default_factory=Counter)  # taken by hand (POST /take) per person
@@ -206,6 +207,7 @@ class Run:
     start_ms: list[float] = field(default_factory=list)
     rescued: list[str] = field(default_factory=list)
     rescue_why: Counter[str] = field(default_factory=Counter)
+    desk_gaps: list[str] = field(default_factory=list)
     ended: int = 0
     all_ended: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: bool = False
@@ -452,14 +454,47 @@ class Staff(Recruiter):
         try:
             r = await self.http.post(f"/api/v1/live-chats/{chat}/{what}", headers=self.auth, json=body or {})
         except httpx.TransportError as err:
-            run.fail_http(f"{what} chat {chat} by {self.n}: {err!r}")
-            return 0, "transport", {}
+            return await self.settle(chat, what, body, err)
         run.op_ms[what].append((time.monotonic() - t0) * 1000)
         data: dict[str, Any] = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         code = (data.get("error") or {}).get("code", "") if r.status_code >= 400 else ""
         run.codes[what][f"{r.status_code} {code}".strip()] += 1
         if r.status_code >= 500:
             run.fail_http(f"{what} chat {chat} by {self.n}: HTTP {r.status_code} {r.text[:200]}")
+        return r.status_code, code, data
+
+    async def settle(self, chat: int, what: str, body: dict[str, Any] | None, err: Exception) -> tuple[int, str, dict[str, Any]]:
+        """The connection broke before an answer (seen only on a saturated machine: a reset with nothing logged by the server).
+        Whether the operation went through is read back from the chat as this person sees it: done -> as if answered 200;
+        evidently not done -> sent once more; otherwise a failure."""
+        run = self.drun
+        cause = err.__cause__ or err.__context__
+        await asyncio.sleep(0.5)
+        try:
+            r = await self.http.get(f"/api/v1/live-chats/{chat}", headers=self.auth)
+        except httpx.TransportError as again:
+            run.fail_http(f"{what} chat {chat} by {self.n}: {err!r} ({cause!r}), and reading it back: {again!r}")
+            return 0, "transport", {}
+        view: dict[str, Any] = r.json() if r.status_code == 200 else {}
+        owner = (view.get("recruiter") or {}).get("id")
+        done = {"accept": owner == self.uid or view.get("you") == "visible", "end": view.get("status") == "ended",
+                "forward": r.status_code == 404 or view.get("status") == "transfer", "take-over": owner == self.uid,
+                "take": owner == self.uid, "join": view.get("you") in ("visible", "invisible"),
+                "decline": r.status_code == 404 or (view.get("offered_to") or {}).get("id") != self.uid,
+                "leave": r.status_code == 404 or view.get("you") not in ("owner", "visible", "invisible")}.get(what, False)
+        run.counts[f"connections reset before an answer ({what})"] += 1
+        if done:
+            run.counts["  ... and the operation had gone through"] += 1
+            return 200, "", {"chat": view}
+        try:
+            r = await self.http.post(f"/api/v1/live-chats/{chat}/{what}", headers=self.auth, json=body or {})
+        except httpx.TransportError as again:
+            run.fail_http(f"{what} chat {chat} by {self.n}: {err!r} ({cause!r}), twice: {again!r}")
+            return 0, "transport", {}
+        run.counts["  ... and was sent again"] += 1
+        data: dict[str, Any] = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+        code = (data.get("error") or {}).get("code", "") if r.status_code >= 400 else ""
+        run.codes[what][f"{r.status_code} {code}".strip()] += 1
         return r.status_code, code, data
 
     async def watch(self, chat: int) -> None:
@@ -498,8 +533,6 @@ def on_offer(run: Run, st: Staff, m: dict[str, Any]) -> None:
         return
     if seen.by == st.uid:
         run.counts["offered back to the one who forwarded it"] += 1
-    cs.tried.add(st.uid)
-    cs.tried_since_owner.add(st.uid)
     if cs.forward_sent is not None:
         cs.forward_offers += 1
         if cs.forward_offers > 1 or time.monotonic() - cs.forward_sent > 3.0:  # not the forward's own offer
@@ -583,7 +616,6 @@ async def accept(run: Run, st: Staff, cs: ChatState, seen: OfferSeen) -> None:
         cs.taken[who.uid] += 1
     else:
         cs.accepted[who.uid] += 1
-        cs.tried.clear()
     cs.offer = None
     cs.queue = view.get("queue") or cs.queue
     if cs.forward_sent is not None:
@@ -674,7 +706,6 @@ def release(cs: ChatState, st: Staff) -> None:
 async def own(run: Run, cs: ChatState, st: Staff, how: str) -> None:
     """`st` owns the chat now (accept, take-over, take by hand, hand-over on leave): talk, then do one thing with it."""
     cs.owner, cs.busy = st.uid, True
-    cs.tried_since_owner.clear()
     cs.members.discard(st.uid)
     cs.ever_visible.add(st.uid)
     st.owned.add(cs.chat)
@@ -891,41 +922,22 @@ async def hand_taker(run: Run) -> None:
             free = [u for u in takers if run.staff[u].free_seats() > 0 and now - (run.staff[u].free_since or now) >= 3]
             if not free:
                 continue
-            # Why nobody was offered it: someone free it was never offered to (the desk missed a round), or everyone free had
-            # passed on it - since an accepted offer (the desk's rule), or only since some earlier owner took it without one.
-            if any(u not in cs.tried for u in free):
-                why = ("not offered to a free colleague", f"staff {sorted(run.staff[u].n for u in free if u not in cs.tried)}")
-            elif any(u not in cs.tried_since_owner for u in free):
-                why = ("the free had passed on it before an owner who took it without an offer", f"staff {sorted(run.staff[u].n for u in free)}")
-            else:
-                why = ("every free colleague had passed on it", f"staff {sorted(run.staff[u].n for u in free)}")
             st = run.staff[run.rng.choice(free)]
             cs.busy = True
-            run.spawn(take_by_hand(run, cs, st, now - cs.unoffered_since, why))
+            run.spawn(take_by_hand(run, cs, st, now - cs.unoffered_since))
 
 
-async def take_by_hand(run: Run, cs: ChatState, st: Staff, idle: float, why: tuple[str, str]) -> None:
-    facts = ""
-    if why[0] == "not offered to a free colleague":  # what the database says, to tell a desk gap from a client's wrong idea
-        conn = await asyncpg.connect(run.args.dsn)
-        try:
-            seat = await conn.fetchrow("SELECT active_chats, capacity, available, auto_assign, round(extract(epoch FROM now() - last_seen_at)) AS quiet, "
-                                       "(SELECT count(*) FROM live_offers o WHERE o.user_id = a.user_id AND o.outcome = 'pending' AND o.reason <> 'invite' "
-                                       "AND o.expires_at > now()) "
-                                       "AS pending FROM live_agents a WHERE user_id = $1", st.uid)
-            chat = await conn.fetchrow("SELECT status, queue, offered_to_id FROM live_chats WHERE id = $1", cs.chat)
-            offers = await conn.fetch("SELECT user_id, reason, outcome FROM live_offers WHERE live_chat_id = $1 ORDER BY id", cs.chat)
-            facts = (f" [db: {st.n}'s seat {dict(seat) if seat else None}; chat {dict(chat) if chat else None}; "
-                     f"offers {[(o['user_id'], o['reason'], o['outcome']) for o in offers]}]")
-        finally:
-            await conn.close()
+async def take_by_hand(run: Run, cs: ChatState, st: Staff, idle: float) -> None:
+    why, facts = await desk_view_of(run, cs)
     status, code, data = await st.op(cs.chat, "take")
     if status == 200:
         cs.taken[st.uid] += 1
         cs.queue = (data.get("chat") or {}).get("queue") or cs.queue
-        run.rescued.append(f"chat {cs.chat} ({cs.status} in {cs.queue}, {idle:.0f} s without an offer: {why[0]}, {why[1]}; "
-                           f"{' / '.join(cs.history[-3:])}){facts}")
-        run.rescue_why[why[0]] += 1
+        run.rescued.append(f"chat {cs.chat} ({cs.status} in {cs.queue}, {idle:.0f} s without an offer seen, taken by {st.n}: {why}; "
+                           f"{' / '.join(cs.history[-3:])}) [{facts}]")
+        run.rescue_why[why] += 1
+        if why == DESK_GAP:
+            run.desk_gaps.append(run.rescued[-1])
         if cs.forward_sent is not None:
             run.forward_any_ms.append((time.monotonic() - cs.forward_sent) * 1000)
             cs.forward_sent = None
@@ -935,6 +947,39 @@ async def take_by_hand(run: Run, cs: ChatState, st: Staff, idle: float, why: tup
     cs.unoffered_since = time.monotonic()
     if f"{status} {code}" not in EXPECTED_LOSERS["take"]:
         run.unexpected.append(f"take chat {cs.chat} by hand by {st.n}: {status} {code}")
+
+
+DESK_GAP = "the desk could have offered it to someone free who hadn't passed on it"
+
+
+async def desk_view_of(run: Run, cs: ChatState) -> tuple[str, str]:
+    """Why a chat sits without an offer, by the desk's own rules and functions on the same database: offered meanwhile (the
+    frame not on the console yet), nobody free by the desk's count (offers the consoles don't show yet hold seats), every
+    free one has passed on it (by design: taken from the list), or a gap - someone free who hadn't passed on it."""
+    engine = create_engine(run.args.url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            chat = await session.get(LiveChat, cs.chat)
+            if chat is None or chat.status not in ("waiting", "transfer"):
+                return "no longer waiting", ""
+            if chat.offered_to_id is not None:
+                return "offered meanwhile (the frame was still on its way)", f"offered to {chat.offered_to_id}"
+            now = dt.datetime.now(dt.UTC)
+            staff = await chats.queue_staff_ids(session, chat.queue)
+            online = await routing.online_ids(session, staff, now, free_seat=True)
+            pending = await desk._pending_offers(session, online, now)  # noqa: SLF001
+            seats = {u: c - a for u, c, a in (await session.execute(
+                select(Agent.user_id, Agent.capacity, Agent.active_chats).where(Agent.user_id.in_(online)))).all()} if online else {}
+            free = [u for u in online if seats.get(u, 0) - pending.get(u, 0) > 0]
+            tried = await desk._tried(session, chat.id)  # noqa: SLF001
+            facts = f"queue {chat.queue}: free by the desk's count {free}, passed on it {sorted(tried)}"
+            if not free:
+                return "nobody free by the desk's count (offers not on the consoles yet)", facts
+            if all(u in tried for u in free):
+                return "every free colleague had passed on it", facts
+            return DESK_GAP, facts
+    finally:
+        await engine.dispose()
 
 
 # --------------------------------------------------------------------------- seeding (through the API)
@@ -1342,6 +1387,8 @@ def report(run: Run, f: Figures, db: dict[str, Any], sampler: Sampler, timed_out
                         f"{len(undelivered)} undelivered {undelivered[:3]}")
     if sum(c.dup_seqs for c in run.candidates.values()):
         failures.append("candidates got the same event twice")
+    if run.desk_gaps:
+        failures.append(f"{len(run.desk_gaps)} chats sat unoffered though someone free hadn't passed on them: {run.desk_gaps[:3]}")
     if run.counts["offered back to the one who forwarded it"]:
         failures.append(f"{run.counts['offered back to the one who forwarded it']} forwards offered back to their sender")
 
@@ -1495,7 +1542,7 @@ def main() -> None:
     try:
         url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        args.dsn = dsn
+        args.dsn, args.url = dsn, url
         migrate.upgrade(url)
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         asyncio.run(make_users(url, now, args.staff))
