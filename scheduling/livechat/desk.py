@@ -430,7 +430,7 @@ async def take_over(session: AsyncSession, ctx: actions.Context, user: User, cha
     await session.flush()
     return Change(chat, notices=[_notice(chat, user, "took_over", f"{user.name} took over the chat", ctx.now)],
                   gone=[(user.id, chat.id, "withdrawn")] if invited.rowcount else [],  # type: ignore[attr-defined]
-                  staff={user.id, *([old] if old else [])})
+                  staff={user.id, *([old] if old else [])}, freed={chat.queue})  # the previous owner has a seat free now
 
 
 def _note(note: str) -> str:

@@ -145,7 +145,8 @@ class World:
 
 
 @pytest.fixture
-async def app_client(db_url: str, clock: FakeClock) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+async def app_client(db_url: str, clock: FakeClock, engine: AsyncEngine) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    # After `engine`: the app (and what it runs after responses) stops before the engine fixture truncates PostgreSQL.
     settings = Settings(database_url=db_url, secret_key="test-secret", base_url="http://testserver", login_rate_per_minute=10_000,
                         live_start_limit=10_000)
     app = create_app(settings, clock=clock, background=False)
