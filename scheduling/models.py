@@ -15,6 +15,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    func,
     text,
     true,
 )
@@ -128,6 +130,8 @@ class Event(Base):
 
 class Company(Base):
     __tablename__ = "companies"
+    # One name per event, whatever the case: "Acme" and "ACME" are the same company to the people choosing.
+    __table_args__ = (Index("uq_companies_event_name", "event_id", func.lower(text("name")), unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -320,3 +324,63 @@ class ConversationEvent(Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Profile(Base):
+    """What a person shows of themselves beyond name and headline: skills, links and (talents) a CV.
+
+    One row per user, created on first save; the CV file lives outside the web root under its random name.
+    """
+
+    __tablename__ = "profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    skills: Mapped[str] = mapped_column(Text, default="", server_default="")  # comma-separated, as typed
+    linkedin_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    portfolio_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    cv_file: Mapped[str] = mapped_column(String(200), default="", server_default="")  # stored name ("" = none)
+    cv_name: Mapped[str] = mapped_column(String(200), default="", server_default="")  # the uploader's file name
+    cv_type: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    cv_size: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ChatOutcome(Base):
+    """The recruiter's record after a 1-1 chat: notes, a rating, the next step, whether the talent came."""
+
+    __tablename__ = "chat_outcomes"
+    __table_args__ = (CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),)
+
+    chat_request_id: Mapped[int] = mapped_column(ForeignKey("chat_requests.id", ondelete="CASCADE"), primary_key=True)
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    rating: Mapped[int | None] = mapped_column(Integer)
+    next_step: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    no_show: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Announcement(Base):
+    """A message from the organizers to everyone at an event or to one role; shown on their pages and emailed."""
+
+    __tablename__ = "announcements"
+    __table_args__ = (CheckConstraint("audience IN ('all', 'talent', 'recruiter', 'organizer')", name="audience_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str] = mapped_column(String(16), default="all")
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SlotWatch(Base):
+    """An accepted chat whose talent found no free slot: told once, by email and on the page, when one opens."""
+
+    __tablename__ = "slot_watches"
+
+    chat_request_id: Mapped[int] = mapped_column(ForeignKey("chat_requests.id", ondelete="CASCADE"), primary_key=True)
+    recruiter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
