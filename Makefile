@@ -35,6 +35,18 @@ $(VENDOR_DIR)/.installed: Makefile
 	     $(VENDOR_DIR)/ && touch $@; \
 	else echo "npm not found: the video room will run without background effects (apt-get install npm)"; fi
 
+# axe-core, the accessibility rules engine the browser tests inject into every page (tests/e2e/test_accessibility.py),
+# from npm into a prefix of its own (the segmentation target above clears .venv/npm) and copied next to the venv:
+# test-only, never served from web/static. Without npm the accessibility test skips, or fails under FAIRMEET_REQUIRE_SERVICES=1.
+AXE := axe-core@4.10.3
+AXE_JS := $(VENV)/axe/axe.min.js
+$(AXE_JS): Makefile
+	@if command -v npm >/dev/null 2>&1; then \
+	  rm -rf $(VENV)/npm-axe $(VENV)/axe && mkdir -p $(VENV)/npm-axe $(VENV)/axe && \
+	  npm install --silent --no-audit --no-fund --no-package-lock --prefix $(VENV)/npm-axe $(AXE) && \
+	  cp $(VENV)/npm-axe/node_modules/axe-core/axe.min.js $(VENV)/npm-axe/node_modules/axe-core/LICENSE $(VENV)/axe/; \
+	else echo "npm not found: the accessibility test will not run (apt-get install npm)"; fi
+
 run: $(VENV)/.installed $(VENDOR_DIR)/.installed
 	$(BIN)/fairmeet db upgrade
 	$(BIN)/fairmeet demo
@@ -54,7 +66,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: $(VENV)/.installed-test system-deps $(VENDOR_DIR)/.installed
+test: $(VENV)/.installed-test system-deps $(VENDOR_DIR)/.installed $(AXE_JS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
