@@ -29,7 +29,7 @@ from scheduling.logwriter import LogWriter
 from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
-from web import api, netcheck, pages, rooms
+from web import api, chat_pages, netcheck, pages, rooms
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
@@ -192,6 +192,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         Route("/api/openapi.json", openapi),
         *api.routes,
         *pages.routes,
+        *chat_pages.routes,
         *rooms.routes,
         *netcheck.routes,
         *live_api.routes,

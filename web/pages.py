@@ -22,7 +22,6 @@ import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import accounts, actions, ical, outbox, queries, slots, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
-from web.api import invite_response
 from web.convertors import parse_id
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 
@@ -45,7 +44,6 @@ HISTORY_VERBS: dict[object, str] = {
     "cancelled": "cancelled",
     "completed": "marked the chat as held",
 }
-TAB_LABELS = {"requests": "Requests", "scheduling": "In Scheduling", "confirmed": "Confirmed", "declined": "Declined", "completed": "Completed"}
 
 
 class Redirect(Exception):  # noqa: N818 -- control flow, not an error
@@ -411,101 +409,6 @@ async def event_create(request: Request, session: AsyncSession, user: User, form
 
 
 @page
-async def event_home(request: Request, session: AsyncSession, user: User) -> Response:
-    event, member, ctx = await _event_ctx(session, request, user)
-    tab = request.query_params.get("tab", "requests")
-    if tab not in queries.TABS:
-        tab = "requests"
-    counts = await queries.tab_counts(session, event.id, user, member)
-    views = await queries.chats(session, event.id, user, member, statuses=queries.TABS[tab])
-    who = request.query_params.get("who", "")
-    if who == "sent":
-        views = [v for v in views if v.chat.sender_id == user.id]
-    elif who == "received":
-        views = [v for v in views if v.chat.sender_id != user.id]
-    return render(request, "chats.html", user, tab=tab, tabs=TAB_LABELS, counts=counts, views=views, who=who, nav="chats", **ctx)
-
-
-@page
-async def recruiters_page(request: Request, session: AsyncSession, user: User) -> Response:
-    event, member, ctx = await _event_ctx(session, request, user)
-    company_id = parse_id(request.query_params.get("company", ""))
-    cards = await queries.recruiter_cards(session, event, now=context(request).now, company_id=company_id)
-    open_with: dict[int, int] = {}
-    if member is not None and member.role == "talent":
-        mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
-        open_with = {v.chat.recruiter_id: v.chat.id for v in mine}
-    return render(request, "recruiters.html", user, cards=cards, companies=await queries.companies(session, event.id),
-                  company_id=company_id, open_with=open_with, nav="recruiters", **ctx)
-
-
-@page
-async def talents_page(request: Request, session: AsyncSession, user: User) -> Response:
-    event, member, ctx = await _event_ctx(session, request, user)
-    if member is None or member.role not in ("recruiter", "organizer"):
-        raise Forbidden("Only recruiters and organizers see the talent list.")
-    rows = await queries.talents(session, event.id)
-    open_with: dict[int, int] = {}
-    if member.role == "recruiter":
-        mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
-        open_with = {v.chat.talent_id: v.chat.id for v in mine}
-    return render(request, "talents.html", user, talents=rows, open_with=open_with, nav="talents", **ctx)
-
-
-async def _request_form_ctx(session: AsyncSession, request: Request, user: User) -> dict[str, Any]:
-    event, member, ctx = await _event_ctx(session, request, user)
-    other_id = _path_int(request, "user_id")
-    other_member = await actions.participation(session, event.id, other_id)
-    other = await session.get(User, other_id)
-    wanted = {"talent": "recruiter", "recruiter": "talent"}.get(member.role if member else "")
-    if other_member is None or other is None or other_member.role != wanted:
-        raise NotFound("No such person in this event.")
-    company = (await queries.recruiter_companies(session, event.id, [other_id])).get(other_id)
-    return {"other": other, "other_member": other_member, "company": company, **ctx}
-
-
-@page
-async def request_form(request: Request, session: AsyncSession, user: User) -> Response:
-    ctx = await _request_form_ctx(session, request, user)
-    return render(request, "request_form.html", user, message="", answer="", error="", **ctx)
-
-
-async def request_send(request: Request) -> Response:
-    """Sends a request; a refusal re-shows the form with what was typed, not an empty one."""
-    form = await request.form()
-    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
-        return await error_page(request, 403, "Your form expired. Go back, reload the page and try again.")
-    if _has_nul(form):
-        return await error_page(request, 400, "The form holds characters that can't be stored. Remove them and try again.")
-    ctx = context(request)
-    event_id, other_id = _path_int(request, "event_id"), _path_int(request, "user_id")
-    message, answer = str(form.get("message", "")), str(form.get("answer", ""))
-    async with res(request).sessionmaker() as session:
-        async with session.begin():  # its own short transaction: the send below opens the next one
-            user = await session_user(request, session)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        try:
-            async with session.begin():
-                if not res(request).write_limiter.allow(f"chatreq|{user.id}"):
-                    raise Invalid("Too many requests in a short time; wait a minute.")
-                member = await actions.participation(session, event_id, user.id)
-                key = "recruiter_id" if member is not None and member.role == "talent" else "talent_id"
-                chat = await actions.send_request(session, ctx, user, event_id, message=message, answer=answer, **{key: other_id})
-        except DomainError as err:
-            async with session.begin():
-                await session.refresh(user)  # the rollback expired it; the page below reads its name
-                try:
-                    view = await _request_form_ctx(session, request, user)
-                except DomainError as err2:
-                    return await error_page(request, status_for(err2), err2.message, session=session)
-            return render(request, "request_form.html", user, status=status_for(err), message=message, answer=answer, error=err.message, **view)
-    flash(request, "Request sent. You'll get an email when they answer." if chat.status == "pending"
-          else "Request accepted at once: pick a time below.")
-    return RedirectResponse(f"/chats/{chat.id}", status_code=303)
-
-
-@page
 async def schedule_page(request: Request, session: AsyncSession, user: User) -> Response:
     event, member, ctx = await _event_ctx(session, request, user)
     views = await queries.chats(session, event.id, user, None if (member and member.role == "organizer") else member, statuses=("confirmed", "completed"))
@@ -601,72 +504,6 @@ async def manage_post(request: Request, session: AsyncSession, user: User, form:
     return f"/events/{event_id}/manage"
 
 
-# --------------------------------------------------------------------------- one chat
-
-
-@page
-async def chat_page(request: Request, session: AsyncSession, user: User) -> Response:
-    chat = await actions.load_chat(session, _path_int(request, "chat_id"), user)
-    event = await actions.get_event(session, chat.event_id)
-    member = await actions.participation(session, event.id, user.id)
-    view = await queries.chat_view(session, chat)
-    free: list[slots.Slot] = []
-    if chat.status in ("accepted", "confirmed") and user.id in (chat.talent_id, chat.recruiter_id):
-        free = await actions.open_slots_for_chat(session, chat, event, now=context(request).now)
-    tz = timefmt.zone(user.timezone, event.timezone)
-    slot_days = [(day, list(items)) for day, items in groupby(free, key=lambda s: s.start.astimezone(tz).date())]
-    other = view.recruiter if user.id == chat.talent_id else view.talent
-    other_member = await actions.participation(session, event.id, other.id)
-    return render(request, "chat.html", user, event=event, member=member, role=member.role if member else "admin", view=view, chat=chat,
-                  other=other, other_member=other_member, slot_days=slot_days, history=await queries.history(session, chat.id),
-                  is_party=user.id in (chat.talent_id, chat.recruiter_id), is_sender=user.id == chat.sender_id,
-                  quota=queries.quota(event, member), nav="chats")
-
-
-def _chat_op(op: str) -> FormAction:
-    async def run(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
-        chat_id = _path_int(request, "chat_id")
-        reason = str(form.get("reason", ""))
-        if op == "accept":
-            chat = await actions.accept(session, ctx, user, chat_id)
-            flash(request, "Accepted. They can now pick a time from your calendar.")
-        elif op == "decline":
-            chat = await actions.decline(session, ctx, user, chat_id, reason)
-            flash(request, "Declined.")
-        elif op == "cancel":
-            chat = await actions.cancel(session, ctx, user, chat_id, reason)
-            flash(request, "Cancelled. The other person has been told.")
-        elif op == "book":
-            start = _parse_instant(str(form.get("start", "")))
-            chat = await actions.book(session, ctx, user, chat_id, start)
-            flash(request, "Your 1-1 chat is confirmed. The invite is in your email.")
-        else:
-            raw = str(form.get("start", "")).strip()
-            chat = await actions.reschedule(session, ctx, user, chat_id, reason=reason, start=_parse_instant(raw) if raw else None)
-            flash(request, "Moved to the new time; both of you got an updated invite." if chat.status == "confirmed"
-                  else "The slot is released; pick a new time below.")
-        return f"/chats/{chat.id}"
-
-    return run
-
-
-def _parse_instant(raw: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise Invalid("Pick a time slot first.") from None
-    if value.tzinfo is None:
-        raise Invalid("Pick a time slot first.")
-    return timefmt.checked_instant(value, "slot")
-
-
-@page
-async def chat_invite(request: Request, session: AsyncSession, user: User) -> Response:
-    chat_id = _path_int(request, "chat_id")
-    body, method = await actions.current_invite(session, context(request), user, chat_id)
-    return invite_response(body, method, chat_id)
-
-
 def _quote(value: str) -> str:
     return quote(value, safe="")
 
@@ -685,17 +522,9 @@ routes = [
     Route("/mailbox", mailbox),
     Route("/events/new", event_new, methods=["GET"]),
     Route("/events", event_create, methods=["POST"]),
-    Route("/events/{event_id:id}", event_home),
-    Route("/events/{event_id:id}/recruiters", recruiters_page),
-    Route("/events/{event_id:id}/talents", talents_page),
-    Route("/events/{event_id:id}/request/{user_id:id}", request_form, methods=["GET"]),
-    Route("/events/{event_id:id}/request/{user_id:id}", request_send, methods=["POST"]),
     Route("/events/{event_id:id}/schedule", schedule_page),
     Route("/events/{event_id:id}/profile", profile_page, methods=["GET"]),
     Route("/events/{event_id:id}/profile", profile_post, methods=["POST"]),
     Route("/events/{event_id:id}/manage", manage_page, methods=["GET"]),
     Route("/events/{event_id:id}/manage", manage_post, methods=["POST"]),
-    Route("/chats/{chat_id:id}", chat_page),
-    Route("/chats/{chat_id:id}/invite.ics", chat_invite),
-    *(Route(f"/chats/{{chat_id:id}}/{op}", form_action(_chat_op(op)), methods=["POST"]) for op in ("accept", "decline", "cancel", "book", "reschedule")),
 ]
