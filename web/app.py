@@ -29,7 +29,8 @@ from scheduling.logwriter import LogWriter
 from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
-from web import api, chat_pages, netcheck, pages, rooms
+from web import api, chat_pages, netcheck, pages, people_pages, rooms
+from web import favicon as site_icon
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
@@ -189,10 +190,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
 
     routes = [
         Route("/healthz", healthz),
+        *site_icon.routes,
         Route("/api/openapi.json", openapi),
         *api.routes,
         *pages.routes,
         *chat_pages.routes,
+        *people_pages.routes,
         *rooms.routes,
         *netcheck.routes,
         *live_api.routes,
