@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from scheduling.errors import Invalid
@@ -33,23 +36,136 @@ def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
 
 
 def is_valid_zone(name: str) -> bool:
-    if not name or name not in _zones():
-        return False
-    return True
+    """True for a zone the pickers offer (the same list everywhere: forms, the API, the server's checks)."""
+    return bool(name) and name in _zones()
 
+
+def canonical_zone(name: str | None) -> str | None:
+    """A zone name as a browser may report it ('Asia/Calcutta', 'Etc/UTC', 'US/Eastern') as the picker's zone with the
+    same rules ('Asia/Kolkata', 'UTC', 'America/New_York'); None when it is no zone at all."""
+    if not name:
+        return None
+    seen = 0
+    while name not in _zones() and seen < 5:  # links can chain (backward names of backward names)
+        target = _links().get(name)
+        if target is None:
+            return None
+        name, seen = target, seen + 1
+    return name if name in _zones() else None
+
+
+# Zones no one lives in, or spellings of another zone: never offered.
+_NOT_PLACES = ("Etc/", "SystemV/", "posix/", "right/", "US/", "Canada/", "Brazil/", "Chile/", "Mexico/")
+_CONTINENTS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/")
 
 _ZONES: frozenset[str] | None = None
+_LINKS: dict[str, str] | None = None
+
+
+def _tzdata_text(name: str) -> str | None:
+    """A text file of the tz database: from the tzdata package (a dependency), else the system's copy."""
+    try:
+        return (resources.files("tzdata") / "zoneinfo" / name).read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        pass
+    for base in zoneinfo.TZPATH:
+        try:
+            return (Path(base) / name).read_text(encoding="utf-8")
+        except OSError:
+            continue
+    return None
 
 
 def _zones() -> frozenset[str]:
+    """The real places of the tz database (zone.tab: one line per zone in use in each country) and UTC."""
     global _ZONES  # noqa: PLW0603 -- a read-only cache of the tz database's names
     if _ZONES is None:
-        _ZONES = frozenset(available_timezones())
+        known = available_timezones()
+        tab = _tzdata_text("zone.tab")
+        if tab is not None:
+            names = {line.split("\t")[2] for line in tab.splitlines() if line and not line.startswith("#") and line.count("\t") >= 2}
+        else:  # no zone.tab anywhere: keep Area/Place names of the continents and oceans
+            names = {z for z in known if z.startswith(_CONTINENTS)}
+        _ZONES = frozenset({z for z in names if z in known and not z.startswith(_NOT_PLACES)} | {"UTC"})
     return _ZONES
 
 
+def _links() -> dict[str, str]:
+    """Old and alternative names -> the name they stand for ('L target alias' lines of tzdata.zi)."""
+    global _LINKS  # noqa: PLW0603 -- a read-only cache, as above
+    if _LINKS is None:
+        links = {alias: "UTC" for alias in ("Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/GMT", "Etc/GMT+0", "Etc/GMT-0",
+                                            "Etc/GMT0", "Etc/Greenwich", "GMT", "GMT+0", "GMT-0", "GMT0", "Greenwich", "UCT",
+                                            "Universal", "Zulu")}
+        for line in (_tzdata_text("tzdata.zi") or "").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "L":
+                links.setdefault(parts[2], parts[1])
+        _LINKS = links
+    return _LINKS
+
+
 def all_zones() -> list[str]:
-    return sorted(_zones())
+    """The zones a picker offers, sorted, UTC first."""
+    return ["UTC", *sorted(_zones() - {"UTC"})]
+
+
+def zone_label(local: dt.datetime) -> str:
+    """The zone's short name at that moment ('CET', 'CEST', 'EDT', 'UTC'), or its offset ('UTC+05:30', 'UTC-03')
+    where the tz database has no letters for it."""
+    abbr = local.strftime("%Z")
+    if abbr.isalpha():
+        return abbr
+    offset = local.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}" + (f":{mins:02d}" if mins else "")
+
+
+def clock(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """'14:00': a time of day, 24-hour, for lists whose heading or page names the zone."""
+    return instant.astimezone(tz).strftime("%H:%M")
+
+
+def clock_zoned(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """'14:00 CET': a time of day naming its zone."""
+    local = instant.astimezone(tz)
+    return f"{local.strftime('%H:%M')} {zone_label(local)}"
+
+
+def hours(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
+    """'14:00–14:30 CET': a stretch of one day naming its zone once (each end names its own around a clock change)."""
+    a, b = clock_range(start, end, tz)
+    return f"{a}–{b}" if " " in b else f"{a}–{b} {zone_label(end.astimezone(tz))}"
+
+
+def day(instant: dt.datetime | dt.date, tz: ZoneInfo | None = None) -> str:
+    """'Tue 10 Mar 2026': the day an instant falls on in a zone (or a plain date)."""
+    if isinstance(instant, dt.datetime):
+        instant = instant.astimezone(tz or dt.UTC).date()
+    return instant.strftime("%a %d %b %Y")
+
+
+def stamp(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """'Tue 10 Mar 2026, 14:00 CET': one moment, naming its zone (page stamps, email subjects)."""
+    local = instant.astimezone(tz)
+    return f"{local.strftime('%a %d %b %Y, %H:%M')} {zone_label(local)}"
+
+
+def date_range(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
+    """'Tue 10 – Thu 12 Mar 2026' (the days an event covers in a zone; an end at midnight ends the day before)."""
+    first = start.astimezone(tz).date()
+    last = max(first, (end - dt.timedelta(microseconds=1)).astimezone(tz).date())
+    if first == last:
+        return last.strftime("%a %d %b %Y")
+    if (first.year, first.month) == (last.year, last.month):
+        head = first.strftime("%a %d")
+    elif first.year == last.year:
+        head = first.strftime("%a %d %b")
+    else:
+        head = first.strftime("%a %d %b %Y")
+    return f"{head} – {last.strftime('%a %d %b %Y')}"
 
 
 def day_time(instant: dt.datetime, tz: ZoneInfo) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
@@ -22,10 +24,20 @@ import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import accounts, actions, ical, outbox, queries, slots, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
+from scheduling.rooms import window as room_window
 from web.convertors import parse_id
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def icon(name: str, cls: str = "") -> Markup:
+    """An interface icon from static/icons.svg: drawn, so it never depends on the viewer's fonts (no glyphs as icons)."""
+    return Markup('<svg class="ico{}" aria-hidden="true" focusable="false"><use href="/static/icons.svg#{}"/></svg>').format(
+        f" {cls}" if cls else "", name)
+
+
+templates.env.globals["icon"] = icon
 LOGIN_LINK_LIFETIME = dt.timedelta(minutes=30)
 STATUS_LABELS = {
     "pending": "Waiting for feedback",
@@ -62,6 +74,46 @@ def _safe_next(value: str | None, default: str = "/") -> str:
     return default
 
 
+@dataclass(frozen=True)
+class JoinState:
+    """Where a chat's room stands for its Join button: 'soon' (opens at `opens_at`), 'open' or 'closed'."""
+    state: str
+    opens_at: dt.datetime | None = None
+    label: str = ""
+    now: dt.datetime | None = None
+
+
+def time_helpers(request: Request, viewer_tz: str | None, event_tz: str) -> dict[str, Any]:
+    """The templates' time functions beside when/clock/stamp/local_day: every one 24-hour, naming its zone."""
+    vz = timefmt.zone(viewer_tz, event_tz)
+
+    def clock_tz(instant: dt.datetime) -> str:
+        return timefmt.clock_zoned(instant, vz)
+
+    def hours(start: dt.datetime, end: dt.datetime) -> str:
+        return timefmt.hours(start, end, vz)
+
+    def day_label(day: dt.date | dt.datetime) -> str:
+        return timefmt.day(day, vz)
+
+    def event_days(event: Event) -> str:
+        """'Tue 10 – Thu 12 Mar 2026 · Europe/Berlin': the event's days in its own zone."""
+        return f"{timefmt.date_range(event.starts_at, event.ends_at, timefmt.zone(event.timezone))} · {event.timezone}"
+
+    def join_state(chat: Any, event: Event) -> JoinState:
+        """By the server's clock: the room of a confirmed chat opens room_opens_minutes_before its start."""
+        if chat.status != "confirmed" or chat.starts_at is None or chat.ends_at is None:
+            return JoinState("closed")
+        r = res(request)
+        now = r.clock()
+        opens, closes = room_window(chat, event, dt.timedelta(minutes=r.settings.room_grace_minutes))
+        if now > closes:
+            return JoinState("closed")
+        return JoinState("open" if now >= opens else "soon", opens, timefmt.clock_zoned(opens, vz), now)
+
+    return {"clock_tz": clock_tz, "hours": hours, "day_label": day_label, "event_days": event_days, "join_state": join_state}
+
+
 def render(request: Request, name: str, user: User | None, status: int = 200, **ctx: Any) -> HTMLResponse:
     messages = request.session.pop("flash", []) if "flash" in request.session else []
     viewer_tz = user.timezone if user and user.timezone else None
@@ -78,14 +130,15 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
         return local.strftime("%H:%M %Z" if timefmt.is_ambiguous(local) else "%H:%M")
 
     def stamp(instant: dt.datetime) -> str:
-        return timefmt.day_time(instant, timefmt.zone(viewer_tz, event_tz))
+        return timefmt.stamp(instant, timefmt.zone(viewer_tz, event_tz))
 
     def local_day(instant: dt.datetime, tz: str | None = None) -> str:
-        return instant.astimezone(timefmt.zone(tz or viewer_tz, event_tz)).strftime("%a %d %b %Y")
+        return timefmt.day(instant, timefmt.zone(tz or viewer_tz, event_tz))
 
     return templates.TemplateResponse(
         request, name,
         {"user": user, "csrf": csrf_token(request), "messages": messages, "when": when, "clock": clock, "local_day": local_day, "stamp": stamp,
+         **time_helpers(request, viewer_tz, event_tz),
          "status_labels": STATUS_LABELS, "history_verbs": HISTORY_VERBS, "viewer_tz": timefmt.zone(viewer_tz, event_tz).key,
          "local_mailbox": res(request).settings.local_mailbox,
          **ctx},

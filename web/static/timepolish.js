@@ -1,0 +1,30 @@
+// Time on pages, in the browser: a waiting Join button becomes the primary action when its room opens.
+// The server rendered the button from its own clock (data-server-now); the offset to this device's clock is
+// applied, so a device whose clock is wrong still flips at the right moment. Pages work without this script:
+// a reload shows the same state.
+
+const loadedAt = Date.now();
+
+function flip(button) {
+  button.classList.remove("join-wait");
+  button.classList.add("primary");
+  button.removeAttribute("data-opens-at");
+  button.textContent = "Join";
+}
+
+for (const button of document.querySelectorAll("a.join[data-opens-at]")) {
+  const opensAt = Date.parse(button.dataset.opensAt);
+  const serverNow = Date.parse(button.dataset.serverNow);
+  if (Number.isNaN(opensAt) || Number.isNaN(serverNow)) continue;
+  const offset = serverNow - loadedAt;  // server time minus device time
+  const check = () => {
+    if (!button.dataset.opensAt) return true;
+    if (Date.now() + offset >= opensAt) { flip(button); return true; }
+    return false;
+  };
+  const wait = opensAt - (Date.now() + offset);
+  if (wait <= 0) { flip(button); continue; }
+  if (wait < 2 ** 31 - 1) setTimeout(check, wait + 50);
+  // A sleeping tab's timer may fire late; look again whenever the page is shown.
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) check(); });
+}
