@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from scheduling import timefmt
 from scheduling.errors import DomainError, Invalid, NotFound
 from scheduling.livechat import export, reports
 from scheduling.models import User
+from web import pages
 from web.api import ApiCall, api
 from web.http import res, status_for
 from web.livechat import report_schemas as rs
@@ -67,11 +69,11 @@ def _place(err: DomainError) -> str:
             "invalid_event": "event", "event_not_found": "event", "invalid_timezone": "tz"}.get(err.code, "")
 
 
-def rating_marks(style: str, rating: int, scale: int) -> str:
-    """What a rating looks like: filled and empty stars, or the one smiley chosen."""
+def rating_marks(style: str, rating: int, scale: int) -> Markup:
+    """What a rating looks like: filled and empty stars, or the one smiley chosen (drawn icons, not font glyphs)."""
     if style == "smileys":
-        return {1: "☹", 2: "😐", 3: "🙂"}.get(rating, "?")
-    return "★" * rating + "☆" * max(0, scale - rating)
+        return pages.icon({1: "face-sad", 2: "face-neutral", 3: "face-happy"}.get(rating, "face-neutral"))
+    return Markup("").join([pages.icon("star")] * rating + [pages.icon("star-empty")] * max(0, scale - rating))
 
 
 @page
