@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
-from scheduling import accounts, actions, ical, outbox, queries, slots, timefmt
+from scheduling import accounts, actions, ical, outbox, queries, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
 from scheduling.rooms import window as room_window
@@ -473,54 +473,6 @@ async def schedule_page(request: Request, session: AsyncSession, user: User) -> 
 
 
 @page
-async def profile_page(request: Request, session: AsyncSession, user: User) -> Response:
-    event, member, ctx = await _event_ctx(session, request, user)
-    if member is None or member.role != "recruiter":
-        raise Forbidden("Only recruiters set availability.")
-    windows = await queries.availability(session, member)
-    ez = timefmt.zone(event.timezone)
-    first, last = event.starts_at.astimezone(ez).date(), (event.ends_at - dt.timedelta(seconds=1)).astimezone(ez).date()
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    grid = slots.grid([(w.starts_at, w.ends_at) for w in windows], event.slot_minutes, event.buffer_minutes,
-                      not_before=event.starts_at, not_after=event.ends_at)
-    return render(request, "profile.html", user, windows=windows, days=days, slot_count=len(grid), ez=ez, nav="profile", **ctx)
-
-
-@form_action
-async def profile_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
-    event = await actions.get_event(session, _path_int(request, "event_id"))
-    member = await actions.participation(session, event.id, user.id)
-    if member is None or member.role != "recruiter":
-        raise Forbidden("Only recruiters set availability.")
-    windows = [actions.Window(w.starts_at, w.ends_at) for w in await queries.availability(session, member)]
-    op = str(form.get("op", "settings"))
-    if op == "add":
-        try:
-            day = dt.date.fromisoformat(str(form.get("day", "")))
-            start_t, end_t = dt.time.fromisoformat(str(form.get("from", ""))), dt.time.fromisoformat(str(form.get("to", "")))
-        except ValueError:
-            raise Invalid("Pick a day and give both times, like 09:00 and 12:00.") from None
-        start, end = timefmt.local_to_instant(day, start_t, event.timezone), timefmt.local_to_instant(day, end_t, event.timezone)
-        windows.append(actions.Window(start, end))
-        message = "Availability added."
-    elif op == "remove":
-        index = _int(form, "index")
-        windows = [w for i, w in enumerate(sorted(windows, key=lambda w: w.start)) if i != index]
-        message = "Availability removed. Confirmed chats in it stay booked."
-    else:
-        message = "Settings saved."
-    await actions.set_recruiter_profile(
-        session, user, event.id, user.id,
-        booking_mode=str(form.get("booking_mode", member.booking_mode)) if op == "settings" else member.booking_mode,
-        custom_question=str(form.get("custom_question", "")) if op == "settings" else member.custom_question,
-        ideal_candidate=str(form.get("ideal_candidate", "")) if op == "settings" else member.ideal_candidate,
-        availability=windows if op in ("add", "remove") else None,
-    )
-    flash(request, message)
-    return f"/events/{event.id}/profile"
-
-
-@page
 async def manage_page(request: Request, session: AsyncSession, user: User) -> Response:
     event, member, ctx = await _event_ctx(session, request, user)
     await actions.require_organizer(session, event, user)
@@ -576,8 +528,6 @@ routes = [
     Route("/events/new", event_new, methods=["GET"]),
     Route("/events", event_create, methods=["POST"]),
     Route("/events/{event_id:id}/schedule", schedule_page),
-    Route("/events/{event_id:id}/profile", profile_page, methods=["GET"]),
-    Route("/events/{event_id:id}/profile", profile_post, methods=["POST"]),
     Route("/events/{event_id:id}/manage", manage_page, methods=["GET"]),
     Route("/events/{event_id:id}/manage", manage_post, methods=["POST"]),
 ]
