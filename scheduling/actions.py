@@ -707,6 +707,8 @@ async def reschedule(
         raise IllegalTransition(f"This chat is {chat.status}; only a confirmed chat can be rescheduled.")
     assert chat.starts_at is not None and chat.ends_at is not None
     _not_started(chat, ctx.now)
+    if start is not None and start == chat.starts_at:
+        raise Invalid("The chat is already at that time. Pick a different time, or none to release the slot.", code="same_slot")
     old = (chat.starts_at, chat.ends_at)
     writes = Writes()
     _record(session, ctx, chat, actor, S.ACCEPTED, f"reschedule: {reason}", writes=writes)

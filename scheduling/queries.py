@@ -37,7 +37,9 @@ TABS: dict[str, tuple[str, ...]] = {
     "requests": (S.PENDING.value,),
     "scheduling": (S.ACCEPTED.value,),
     "confirmed": (S.CONFIRMED.value,),
-    "declined": (S.DECLINED.value, S.CANCELLED.value),
+    "declined": (S.DECLINED.value,),
+    # Withdrawn (a pending request its sender called off) and cancelled chats: never counted as declined.
+    "cancelled": (S.CANCELLED.value,),
     "completed": (S.COMPLETED.value,),
 }
 
@@ -313,6 +315,34 @@ async def history(session: AsyncSession, chat_id: int) -> list[tuple[ChatEvent, 
         )
     ).all()
     return [(e, u) for e, u in rows]
+
+
+@dataclass(frozen=True)
+class Closing:
+    """How a declined or cancelled chat ended: the status it left, who ended it (a name, or None for Fairmeet)."""
+
+    from_status: str | None
+    actor_id: int | None
+    actor_name: str | None
+
+    def withdrawn(self, chat: ChatRequest) -> bool:
+        """A pending request called off by its own sender."""
+        return chat.status == S.CANCELLED.value and self.from_status == S.PENDING.value and self.actor_id == chat.sender_id
+
+
+async def closings(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, Closing]:
+    """The last history entry into declined or cancelled of each chat, in one query."""
+    if not chat_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(ChatEvent.chat_request_id, ChatEvent.from_status, ChatEvent.actor_id, User.name)
+            .outerjoin(User, User.id == ChatEvent.actor_id)
+            .where(ChatEvent.chat_request_id.in_(set(chat_ids)), ChatEvent.to_status.in_((S.DECLINED.value, S.CANCELLED.value)))
+            .order_by(ChatEvent.id)
+        )
+    ).all()
+    return {chat_id: Closing(from_status, actor_id, name) for chat_id, from_status, actor_id, name in rows}
 
 
 async def confirmed_for_user(session: AsyncSession, user_id: int) -> list[ChatRequest]:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from web import chat_api
 from web import schemas as sc
 from web.livechat import schemas as live
 
@@ -50,7 +51,7 @@ _MEDIA = {".ics": "text/calendar", ".csv": "text/csv"}
 
 
 def document() -> dict[str, Any]:
-    operations = OPERATIONS + live.OPERATIONS
+    operations = OPERATIONS + live.OPERATIONS + chat_api.OPERATIONS
     models = {m for op in operations for m in (op[3], op[4]) if m is not None} | {sc.ErrorOut}
     keyed, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
                                      ref_template="#/components/schemas/{model}")
