@@ -165,17 +165,23 @@ class PersonCard:
     has_cv: bool
     cv_name: str
     cv_size: int
-    company_name: str = ""
+    cv_type: str
+
+    @property
+    def cv_size_label(self) -> str:
+        if self.cv_size >= 1024 * 1024:
+            return f"{self.cv_size / (1024 * 1024):.1f} MB"
+        return f"{max(1, -(-self.cv_size // 1024))} KB"
 
 
 def _card(uid: int, name: str, headline: str | None, skills: str | None, linkedin: str | None, portfolio: str | None,
-          cv_file: str | None, cvname: str | None, cv_size: int | None, company: str | None = None) -> PersonCard:
+          cv_file: str | None, cvname: str | None, cv_size: int | None, cv_type: str | None) -> PersonCard:
     return PersonCard(uid, name, headline or "", tuple(split_skills(skills or "")), linkedin or "", portfolio or "", bool(cv_file),
-                      cvname or "", cv_size or 0, company or "")
+                      cvname or "", cv_size or 0, cv_type or "")
 
 
 _CARD_COLUMNS = (User.id, User.name, User.headline, Profile.skills, Profile.linkedin_url, Profile.portfolio_url, Profile.cv_file,
-                 Profile.cv_name, Profile.cv_size)
+                 Profile.cv_name, Profile.cv_size, Profile.cv_type)
 
 
 async def profile(session: AsyncSession, user_id: int) -> Profile | None:
@@ -187,7 +193,7 @@ async def cards_for(session: AsyncSession, user_ids: Sequence[int]) -> dict[int,
     if not user_ids:
         return {}
     rows = await session.execute(select(*_CARD_COLUMNS).outerjoin(Profile, Profile.user_id == User.id).where(User.id.in_(set(user_ids))))
-    return {row[0]: _card(*row) for row in rows}
+    return {row[0]: _card(*tuple(row)) for row in rows}
 
 
 async def card_for(session: AsyncSession, user_id: int) -> PersonCard:
@@ -229,7 +235,7 @@ async def talent_cards(session: AsyncSession, event_id: int, *, q: str = "", ski
         stmt = stmt.where(_matches(q, User.name, User.headline, Profile.skills))
     if skill:
         stmt = stmt.where(_has_skill(skill))
-    return [_card(*row) for row in await session.execute(stmt)]
+    return [_card(*tuple(row)) for row in await session.execute(stmt)]
 
 
 async def recruiter_ids_matching(session: AsyncSession, event_id: int, *, q: str = "", skill: str = "") -> list[int]:

@@ -29,7 +29,7 @@ from scheduling.logwriter import LogWriter
 from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
-from web import api, calendar_pages, chat_pages, netcheck, pages, people_pages, rooms
+from web import api, calendar_pages, chat_pages, netcheck, pages, people_pages, profile_api, profile_pages, rooms
 from web import favicon as site_icon
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
@@ -197,6 +197,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *chat_pages.routes,
         *calendar_pages.routes,
         *people_pages.routes,
+        *profile_pages.routes,
+        *profile_api.routes,
         *rooms.routes,
         *netcheck.routes,
         *live_api.routes,
