@@ -17,7 +17,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import accounts, ical, outbox, slots, states, timefmt
+from scheduling import accounts, ical, outbox, slot_watch, slots, states, timefmt
+from scheduling import limits as bounds  # text lengths (own line while issue 9's helpers edit the line above)
 from scheduling.booking_sql import Locked, TalentCount, Writes, attach, block_rows, lock_chat, lock_talent, pick_slot, set_column, write, write_parts
 from scheduling.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, QuotaExceeded
 from scheduling.models import (
@@ -36,6 +37,7 @@ from scheduling.models import (
 
 S = ChatStatus
 INVITE_LINK_LIFETIME = dt.timedelta(days=7)
+ORGANIZERS = "The organizers"  # who the people's mails name when an organizer acts on their behalf
 
 
 @dataclass
@@ -176,8 +178,8 @@ async def create_event(
     _check_format(fmt)
     support_email = _support_email(support_email)
     event = Event(
-        name=name.strip()[:200],
-        description=description,
+        name=name.strip(),
+        description=bounds.text(description, "event description", bounds.EVENT_DESCRIPTION),
         timezone=timezone,
         starts_at=starts_at,
         ends_at=ends_at,
@@ -210,11 +212,11 @@ async def update_event(
     _check_event_fields(name, timezone, starts_at, ends_at)
     _check_format(fmt)
     support_email = _support_email(support_email)
-    event.name = name.strip()[:200]
+    event.name = name.strip()
     event.timezone = timezone
     event.starts_at = starts_at
     event.ends_at = ends_at
-    event.description = description
+    event.description = bounds.text(description, "event description", bounds.EVENT_DESCRIPTION)
     event.support_email = support_email
     for key, value in fmt.__dict__.items():
         setattr(event, key, value)
@@ -229,7 +231,9 @@ def _check_url(url: str, label: str) -> str:
     url = url.strip()
     if url and not (url.startswith("https://") or url.startswith("http://")):
         raise Invalid(f"The {label} must start with https:// or http://.", code="invalid_url")
-    return url[:500]
+    if len(url) > bounds.URL:
+        raise Invalid(f"The {label} is limited to {bounds.URL} characters.", code="too_long")
+    return url
 
 
 async def add_company(
@@ -240,7 +244,7 @@ async def add_company(
     company = Company(
         event_id=event.id,
         name=one_line(name, "company name"),
-        description=description.strip(),
+        description=bounds.text(description, "company description", bounds.COMPANY_DESCRIPTION),
         website=_check_url(website, "website"),
         logo_url=_check_url(logo_url, "logo URL"),
     )
@@ -312,10 +316,12 @@ async def set_recruiter_profile(
     custom_question: str,
     ideal_candidate: str,
     availability: Sequence[Window] | None,
+    ctx: Context | None = None,
 ) -> Participant:
     """Sets a recruiter's booking mode, question, "who I'd like to talk to" and availability.
 
     Availability is replaced as a whole when given. Confirmed chats stay where they are.
+    With `ctx`, talents waiting for a free slot with this recruiter are told when the new availability has one.
     """
     event = await get_event(session, event_id)
     if actor.id != recruiter_user_id:
@@ -328,8 +334,8 @@ async def set_recruiter_profile(
     if booking_mode not in {m.value for m in BookingMode}:
         raise Invalid("Booking mode must be selective or direct.", code="invalid_booking_mode")
     member.booking_mode = booking_mode
-    member.custom_question = custom_question.strip()[:500]
-    member.ideal_candidate = ideal_candidate.strip()[:2000]
+    member.custom_question = bounds.text(custom_question, "question to talents", bounds.CUSTOM_QUESTION)
+    member.ideal_candidate = bounds.text(ideal_candidate, "\"who I'd like to talk to\" text", bounds.IDEAL_CANDIDATE)
     if availability is not None:
         windows = sorted(availability, key=lambda w: w.start)
         for w in windows:
@@ -347,6 +353,8 @@ async def set_recruiter_profile(
         await session.execute(delete(Availability).where(Availability.participant_id == member.id))
         session.add_all(Availability(participant_id=member.id, starts_at=w.start, ends_at=w.end) for w in windows)
         await session.flush()
+        if ctx is not None:
+            await slot_watch.notify_opened(session, ctx.now, ctx.base_url, recruiter_ids=[recruiter_user_id])
     return member
 
 
@@ -407,8 +415,8 @@ async def send_request(
         raise Invalid("Give exactly one of recruiter_id or talent_id.", code="invalid_counterpart")
     message = message.strip()
     answer = answer.strip()
-    if len(message) > 2000 or len(answer) > 2000:
-        raise Invalid("Message and answer are limited to 2000 characters.", code="too_long")
+    message = bounds.text(message, "message", bounds.MESSAGE)
+    answer = bounds.text(answer, "answer to the recruiter's question", bounds.ANSWER)
     if me.role == Role.TALENT.value:
         if recruiter_id is None:
             raise Invalid("Talents send requests to recruiters: give recruiter_id.", code="invalid_counterpart")
@@ -518,7 +526,7 @@ async def decline(session: AsyncSession, ctx: Context, actor: User, chat_id: int
     _require_party(chat, actor)
     if actor.id == chat.sender_id:
         raise Forbidden("You sent this request; cancel it instead.", code="not_receiver")
-    reason = reason.strip()[:1000]
+    reason = bounds.text(reason, "reason", bounds.REASON)
     _record(session, ctx, chat, actor, S.DECLINED, reason)
     chat.reason = reason
     chat.closed_by_id = actor.id
@@ -619,9 +627,12 @@ async def book(session: AsyncSession, ctx: Context, actor: User, chat_id: int, s
 
 def _invites(
     ctx: Context, chat: ChatRequest, locked: Locked, *, kind: str,
-    actor: User | None = None, reason: str = "", old: tuple[dt.datetime, dt.datetime] | None = None,
+    actor: User | None = None, reason: str = "", old: tuple[dt.datetime, dt.datetime] | None = None, by_organizers: bool = False,
 ) -> list[dict[str, Any]]:
-    """The two people's mails about the chat's (new) time, with the invite (the same for both), as outbox rows."""
+    """The two people's mails about the chat's (new) time, with the invite (the same for both), as outbox rows.
+
+    `by_organizers`: an organizer acted on the two people's behalf; both mails say so and name the other person.
+    """
     talent, recruiter, event = locked.talent, locked.recruiter, locked.event
     url = ctx.link(f"/chats/{chat.id}")
     rows = []
@@ -639,14 +650,17 @@ def _invites(
             cal = ical.cancel(invite_for(ctx, chat, talent, recruiter, event, at=old), stamp=ctx.now)
     for person, other in ((talent, recruiter), (recruiter, talent)):
         who = actor.name if actor is not None and actor.id != person.id else "You"
+        by = ""
+        if by_organizers:
+            who, by = other.name, ORGANIZERS
         if kind == "confirmed":
             assert chat.starts_at is not None and chat.ends_at is not None and cal is not None
             when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
-            short = timefmt.day_time(chat.starts_at, timefmt.zone(person.timezone, event.timezone))
+            short = timefmt.stamp(chat.starts_at, timefmt.zone(person.timezone, event.timezone))
             mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, short_when=short, url=url, ical=cal)
         elif kind == "cancelled":
             span = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone) if chat.starts_at and chat.ends_at else None
-            mail = outbox.chat_cancelled(to=person.name, other=who, event_name=event.name, when=span, reason=reason, url=url, ical=cal)
+            mail = outbox.chat_cancelled(to=person.name, other=who, event_name=event.name, when=span, reason=reason, url=url, ical=cal, by=by)
         else:
             assert old is not None and cal is not None
             old_when = timefmt.span(old[0], old[1], person.timezone, event.timezone)
@@ -655,17 +669,21 @@ def _invites(
                 if chat.status == S.CONFIRMED.value and chat.starts_at and chat.ends_at else None
             )
             mail = outbox.chat_rescheduled(to=person.name, other=who, event_name=event.name, old_when=old_when, new_when=new_when,
-                                           reason=reason, url=url, ical=cal)
+                                           reason=reason, url=url, ical=cal, by=by)
         rows.append(outbox.row(person, kind, mail, now=ctx.now))
     return rows
 
 
 async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int, reason: str = "") -> ChatRequest:
-    """Withdraws a pending request (its sender) or calls off an accepted or confirmed chat (either person)."""
-    locked = await lock_chat(session, chat_id, actor)
+    """Withdraws a pending request (its sender) or calls off an accepted or confirmed chat (either person).
+
+    The event's organizers (and platform admins) may call off any open chat on the people's behalf: both are told.
+    """
+    locked = await lock_chat(session, chat_id, actor, organizers=True)
     chat, event = attach(session, locked), locked.event
-    reason = reason.strip()[:1000]
-    if chat.status == S.PENDING.value and actor.id != chat.sender_id:
+    reason = bounds.text(reason, "reason", bounds.REASON)
+    on_behalf = actor.id not in (chat.talent_id, chat.recruiter_id)
+    if chat.status == S.PENDING.value and actor.id != chat.sender_id and not on_behalf:
         raise Forbidden("You received this request; decline it instead.", code="not_sender")
     if chat.status == S.CONFIRMED.value and not reason:
         raise Invalid("Tell the other person why you cancel: a reason is required.", code="reason_required")
@@ -679,27 +697,39 @@ async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int,
     set_column(chat, writes, "reason", reason)
     set_column(chat, writes, "closed_by_id", actor.id)
     if was == S.CONFIRMED.value:
-        writes.outbox = _invites(ctx, chat, locked, kind="cancelled", actor=actor, reason=reason)
+        writes.outbox = _invites(ctx, chat, locked, kind="cancelled", actor=actor, reason=reason, by_organizers=on_behalf)
         writes.talent = TalentCount(event.id, chat.talent_id, -1)
         writes.release = True
+    elif on_behalf:
+        for person, other in ((locked.talent, locked.recruiter), (locked.recruiter, locked.talent)):
+            mail = outbox.chat_cancelled(to=person.name, other=other.name, event_name=event.name, when=None, reason=reason,
+                                         url=ctx.link(f"/events/{event.id}"), ical=None, by=ORGANIZERS)
+            writes.outbox.append(outbox.row(person, "cancelled", mail, now=ctx.now))
     else:
         other = locked.recruiter if actor.id == chat.talent_id else locked.talent
         mail = outbox.chat_cancelled(to=other.name, other=actor.name, event_name=event.name, when=None, reason=reason,
                                      url=ctx.link(f"/events/{event.id}"), ical=None)
         writes.outbox = [outbox.row(other, "cancelled", mail, now=ctx.now)]
-        if was == S.PENDING.value and chat.uses_credit:
-            await _give_back_quota(session, event.id, chat.talent_id, "requests_used")
+    if was == S.PENDING.value and chat.uses_credit:
+        await _give_back_quota(session, event.id, chat.talent_id, "requests_used")
     await write(session, chat, writes)
+    if was == S.CONFIRMED.value:  # the slot is free again: talents waiting for one of these two people are told
+        await slot_watch.notify_opened(session, ctx.now, ctx.base_url, recruiter_ids=[chat.recruiter_id], talent_ids=[chat.talent_id],
+                                       exclude_chat=chat.id)
     return chat
 
 
 async def reschedule(
     session: AsyncSession, ctx: Context, actor: User, chat_id: int, *, reason: str, start: dt.datetime | None = None
 ) -> ChatRequest:
-    """Moves a confirmed chat: back to scheduling (slot released), or straight to a new `start`."""
-    locked = await lock_chat(session, chat_id, actor, start=start)
+    """Moves a confirmed chat: back to scheduling (slot released), or straight to a new `start`.
+
+    The event's organizers (and platform admins) may move it on the people's behalf: both are told who did it.
+    """
+    locked = await lock_chat(session, chat_id, actor, start=start, organizers=True)
     chat, event = attach(session, locked), locked.event
-    reason = reason.strip()[:1000]
+    on_behalf = actor.id not in (chat.talent_id, chat.recruiter_id)
+    reason = bounds.text(reason, "reason", bounds.REASON)
     if not reason:
         raise Invalid("Tell the other person why you reschedule: a reason is required.", code="reason_required")
     if chat.status != S.CONFIRMED.value:
@@ -723,7 +753,7 @@ async def reschedule(
         set_column(chat, writes, "ends_at", slot.end)
         _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
     _next_sequence(chat, writes)
-    writes.outbox = _invites(ctx, chat, locked, kind="rescheduled", actor=actor, reason=reason, old=old)
+    writes.outbox = _invites(ctx, chat, locked, kind="rescheduled", actor=actor, reason=reason, old=old, by_organizers=on_behalf)
     if not await lock_talent(session, event.id, chat.talent_id, 0 if slot is not None else -1, cap=event.max_chats_per_talent):
         raise QuotaExceeded("The talent has reached the most confirmed chats allowed in this event.")
     if slot is None:
@@ -731,6 +761,9 @@ async def reschedule(
     else:
         await (await session.connection()).execute(write_parts((), 0, 0, True)[0], {"chat_id": chat.id})
     await write(session, chat, writes)
+    # The old slot is free again: talents waiting for one of these two people are told.
+    await slot_watch.notify_opened(session, ctx.now, ctx.base_url, recruiter_ids=[chat.recruiter_id], talent_ids=[chat.talent_id],
+                                   exclude_chat=chat.id)
     return chat
 
 

@@ -54,6 +54,23 @@ def canonical_zone(name: str | None) -> str | None:
     return name if name in _zones() else None
 
 
+def pick_zone(typed: str) -> str | None:
+    """What someone typed into a time-zone picker as the zone it names: exact, any case ('europe/berlin'), spaces for
+    underscores ('America/New York'), or an old name ('Asia/Calcutta'); None when it names none of the list."""
+    typed = typed.strip()
+    if typed in _zones():
+        return typed
+    by_lower = {z.lower(): z for z in _zones()}
+    key = typed.lower().replace(" ", "_")
+    if key in by_lower:
+        return by_lower[key]
+    found = canonical_zone(typed) or canonical_zone(next((a for a in _links() if a.lower() == key), None))
+    if found is None and key and "/" not in key:  # a city alone: 'Berlin', 'new york', when only one zone ends with it
+        cities = [z for z in _zones() if z.lower().endswith("/" + key)]
+        found = cities[0] if len(cities) == 1 else None
+    return found
+
+
 # Zones no one lives in, or spellings of another zone: never offered.
 _NOT_PLACES = ("Etc/", "SystemV/", "posix/", "right/", "US/", "Canada/", "Brazil/", "Chile/", "Mexico/")
 _CONTINENTS = ("Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/", "Pacific/")

@@ -25,6 +25,7 @@ from scheduling import accounts, actions, ical, outbox, queries, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
 from scheduling.rooms import window as room_window
+from web import event_ops
 from web.convertors import parse_id
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 
@@ -408,7 +409,8 @@ async def _event_ctx(session: AsyncSession, request: Request, user: User) -> tup
     event = await actions.get_event(session, _path_int(request, "event_id"))
     member = await actions.require_member(session, event, user)
     role = member.role if member else "admin"
-    return event, member, {"event": event, "member": member, "role": role, "quota": queries.quota(event, member)}
+    return event, member, {"event": event, "member": member, "role": role, "quota": queries.quota(event, member),
+                           **await event_ops.event_extras(session, event.id, role)}
 
 
 @page

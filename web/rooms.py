@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from media.turn import ice_servers
-from scheduling import conversations, queries, rooms
+from scheduling import conversations, queries, rooms, timefmt
 from scheduling.conversations import Append
 from scheduling.errors import Conflict, DomainError
 from scheduling.logwriter import Busy, LogWriter
@@ -97,6 +97,9 @@ async def room_page(request: Request, session: AsyncSession, user: User) -> Resp
         "closes_at": access.closes_at.isoformat(),
         "chat_url": f"/chats/{access.chat.id}",
         "now": r.clock().isoformat(),  # the server's time: the countdown corrects for a wrong device clock
+        # Times shown as on the pages: the viewer's zone, 24-hour, named as timefmt names it at the chat's start ("CET").
+        "tz": timefmt.zone(user.timezone, access.event.timezone).key,
+        "tz_label": timefmt.zone_label((access.chat.starts_at or r.clock()).astimezone(timefmt.zone(user.timezone, access.event.timezone))),
     }
     return render(request, "room.html", user, event=access.event, access=access, view=view, other=other, company=company,
                   boot=json.dumps(boot))

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from scheduling import timefmt
+from scheduling import limits, timefmt
 from scheduling.errors import Invalid
 from web.convertors import MAX_ID
 
@@ -61,12 +61,12 @@ class ChatFormatIn(In):
 
 
 class EventIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    name: str = Field(min_length=1, max_length=limits.EVENT_NAME)
+    description: str = Field(default="", max_length=limits.EVENT_DESCRIPTION)
     timezone: str
     starts_at: Instant
     ends_at: Instant
-    support_email: str = Field(default="", max_length=254)
+    support_email: str = Field(default="", max_length=limits.EMAIL)
     chat_format: ChatFormatIn = Field(default_factory=ChatFormatIn)
 
 
@@ -82,10 +82,10 @@ class EventOut(BaseModel):
 
 
 class CompanyIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    website: str = ""
-    logo_url: str = ""
+    name: str = Field(min_length=1, max_length=limits.COMPANY_NAME)
+    description: str = Field(default="", max_length=limits.COMPANY_DESCRIPTION)
+    website: str = Field(default="", max_length=limits.URL)
+    logo_url: str = Field(default="", max_length=limits.URL)
 
 
 class CompanyOut(BaseModel):
@@ -98,8 +98,8 @@ class CompanyOut(BaseModel):
 
 
 class ParticipantIn(In):
-    email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=120)
+    email: str = Field(max_length=limits.EMAIL)
+    name: str = Field(min_length=1, max_length=limits.PERSON_NAME)
     role: Literal["talent", "recruiter", "organizer"]
     company_id: Id | None = None
     password: str | None = Field(default=None, max_length=1024)
@@ -122,8 +122,8 @@ class WindowIn(In):
 
 class RecruiterIn(In):
     booking_mode: Literal["selective", "direct"] = "selective"
-    custom_question: str = ""
-    ideal_candidate: str = ""
+    custom_question: str = Field(default="", max_length=limits.CUSTOM_QUESTION)
+    ideal_candidate: str = Field(default="", max_length=limits.IDEAL_CANDIDATE)
     availability: list[WindowIn] | None = Field(default=None, max_length=500)
 
 
@@ -146,8 +146,8 @@ class RecruiterOut(BaseModel):
 class ChatRequestIn(In):
     recruiter_id: Id | None = None
     talent_id: Id | None = None
-    message: str = Field(default="", max_length=2000)
-    answer: str = Field(default="", max_length=2000)
+    message: str = Field(default="", max_length=limits.MESSAGE)
+    answer: str = Field(default="", max_length=limits.ANSWER)
 
 
 class PersonRef(BaseModel):
@@ -176,11 +176,11 @@ class ChatOut(BaseModel):
 
 
 class ReasonIn(In):
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=limits.REASON)
 
 
 class RescheduleIn(In):
-    reason: str = Field(max_length=1000)
+    reason: str = Field(max_length=limits.REASON)
     start: Instant | None = None
 
 

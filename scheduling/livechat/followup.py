@@ -254,7 +254,7 @@ async def _profile(session: AsyncSession, ctx: actions.Context, chat: LiveChat, 
         facts.append(("Booth", company.name))
     if event:
         facts.append(("Event", event.name))
-    facts.append(("Chatted", timefmt.day_time(chat.taken_at or chat.created_at, zone) + f" ({zone.key}) with {user.name}"))
+    facts.append(("Chatted", timefmt.stamp(chat.taken_at or chat.created_at, zone) + f" ({zone.key}) with {user.name}"))
     if chat.next_step:
         facts.append(("Next step", chat.next_step + (" · follow up" if chat.outcome == "follow_up" else "")))
     if chat.source_url:

@@ -19,7 +19,16 @@ const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const clockOffset = boot.now ? Date.parse(boot.now) - Date.now() : 0;
 const serverNow = () => Date.now() + clockOffset;  // the device's clock may be wrong; the server's is not
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+// Times as the pages show them (scheduling/timefmt.py): 24-hour, in the viewer's zone (boot.tz); a sentence names
+// the zone as the server does (boot.tz_label, e.g. "CET"). Chat lines show "14:03": the room's header names the zone.
+const timeFormat = (() => {
+  try {
+    return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: boot.tz || undefined });
+  } catch {  // a zone this browser doesn't know: the device's own
+    return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  }
+})();
+const zonedTimeFormat = { format: (date) => (boot.tz_label ? `${timeFormat.format(date)} ${boot.tz_label}` : timeFormat.format(date)) };
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -1979,7 +1988,7 @@ class Room {
       const start = Date.parse(boot.starts_at);
       let text = `Waiting for ${OTHER_NAME} to join…`;
       if (this.leftName) text = `${this.leftName} left the room. They can come back with the same Join link; stay here or leave.`;
-      else if (serverNow() < start) text = `Waiting for ${OTHER_NAME} to join. Your chat starts at ${timeFormat.format(new Date(start))}.`;
+      else if (serverNow() < start) text = `Waiting for ${OTHER_NAME} to join. Your chat starts at ${zonedTimeFormat.format(new Date(start))}.`;
       $("waiting-text").textContent = text;
     }
   }
@@ -2072,12 +2081,12 @@ class Room {
         timer.textContent = "Time's up";
         if (!this.ended) {
           this.ended = true;
-          const text = `Your time slot has ended. The room closes at ${timeFormat.format(new Date(closes))}.`;
+          const text = `Your time slot has ended. The room closes at ${zonedTimeFormat.format(new Date(closes))}.`;
           announce(text);
           if (this.joined) this.notice("info", text);
         }
       }
-      timer.title = `Chat ends at ${timeFormat.format(new Date(end))}`;
+      timer.title = `Chat ends at ${zonedTimeFormat.format(new Date(end))}`;
     };
     tick();
     setInterval(tick, 1000);

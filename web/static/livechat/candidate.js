@@ -35,7 +35,7 @@ const HEADING = root ? document.getElementById("lc-title").textContent : "";
 const SUBTITLE = root ? document.getElementById("lc-sub").textContent : "";
 const STORE = JOB ? `fairmeet-chat-${JOB}` : EVENT ? `fairmeet-event-${EVENT.key}` : `fairmeet-continue-${LINK}`;
 const MAX_RESUME = 5 * 1024 * 1024;
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });  // 24-hour, as the pages
 const PHONE_HINT = "Please include the country code, like +49 30 1234567.";
 
 // ------------------------------------------------------------------------------------------ helpers

@@ -52,10 +52,20 @@ export function waited(seconds) {
   return hours ? `${hours}:${rest}` : rest;
 }
 
+// "14:03": 24-hour, in the zone the pages use for this person (<body data-tz>, the footer names it), as the server shows times.
+const clockFormat = (() => {
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  try {
+    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone: document.body.dataset.tz || undefined });
+  } catch {
+    return new Intl.DateTimeFormat("en-GB", options);
+  }
+})();
+
 export function clockOf(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
-  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return clockFormat.format(d);
 }
 
 export function randomId(prefix) {
