@@ -181,13 +181,15 @@ def _lock_chat_stmt(*, windows: bool, busy: bool) -> Select[Any]:
     return stmt
 
 
-async def lock_chat(session: AsyncSession, chat_id: int, actor: User, *, start: dt.datetime | None = None) -> Locked:
+async def lock_chat(
+    session: AsyncSession, chat_id: int, actor: User, *, start: dt.datetime | None = None, organizers: bool = False
+) -> Locked:
     """Locks the chat row (FOR UPDATE, first in the lock order) and reads the rest in the same statement.
 
     With a wanted `start` it also reads the recruiter's availability (one row per window) and
     whether either person already has a committed busy block in that slot. Same answers as
     load_chat + _require_party: strangers get 404, organizers and admins who aren't one of
-    the two people get 403.
+    the two people get 403, unless `organizers` lets them act on the people's behalf (cancel, reschedule).
     """
     first = _first_block(start) if start is not None else None
     stmt = _lock_chat_stmt(windows=start is not None, busy=first is not None)
@@ -210,9 +212,10 @@ async def lock_chat(session: AsyncSession, chat_id: int, actor: User, *, start: 
         from scheduling.actions import participation  # noqa: PLC0415 -- actions imports this module as it loads
 
         member = None if actor.is_admin else await participation(session, event.id, actor.id)
-        if actor.is_admin or (member is not None and member.role == Role.ORGANIZER.value):
+        if not (actor.is_admin or (member is not None and member.role == Role.ORGANIZER.value)):
+            raise NotFound("No such chat request.", code="chat_not_found")
+        if not organizers:
             raise Forbidden("Only the two people of this chat can do that.", code="not_a_party")
-        raise NotFound("No such chat request.", code="chat_not_found")
     busy = (bool(row[at]), bool(row[at + 1])) if first is not None else (False, False)
     windows = [(r[-2], r[-1]) for r in rows if r[-2] is not None] if start is not None else []
     return Locked(values, event, talent, recruiter, windows, *busy)

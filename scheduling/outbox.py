@@ -94,17 +94,24 @@ def chat_confirmed(*, to: str, other: str, event_name: str, when: str, short_whe
     return Mail(f"Confirmed: 1-1 chat with {other}, {short_when}", body + _sign(event_name), ical, "REQUEST")
 
 
-def chat_cancelled(*, to: str, other: str, event_name: str, when: str | None, reason: str, url: str, ical: str | None) -> Mail:
+def chat_cancelled(*, to: str, other: str, event_name: str, when: str | None, reason: str, url: str, ical: str | None, by: str = "") -> Mail:
+    """`other` cancelled, or with `by` ("The organizers") someone else did, on the two people's behalf."""
     what = f"your 1-1 chat ({when})" if when else "your 1-1 chat request"
     body = f"Hello {to},\n\n{other} cancelled {what} for {event_name}."
+    if by:
+        body = f"Hello {to},\n\n{by} cancelled {what} with {other} for {event_name}."
     if reason:
         body += f"\n\nReason: {reason}"
     body += f"\n\n{url}"
     return Mail(f"Cancelled: 1-1 chat with {other}", body + _sign(event_name), ical, "CANCEL" if ical else None)
 
 
-def chat_rescheduled(*, to: str, other: str, event_name: str, old_when: str, new_when: str | None, reason: str, url: str, ical: str) -> Mail:
+def chat_rescheduled(
+    *, to: str, other: str, event_name: str, old_when: str, new_when: str | None, reason: str, url: str, ical: str, by: str = ""
+) -> Mail:
     body = f"Hello {to},\n\n{other} rescheduled your 1-1 chat for {event_name}.\n\nWas: {old_when}\n"
+    if by:  # on the two people's behalf
+        body = f"Hello {to},\n\n{by} moved your 1-1 chat with {other} for {event_name}.\n\nWas: {old_when}\n"
     if new_when:
         body += f"Now: {new_when}\n"
     else:

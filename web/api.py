@@ -272,7 +272,7 @@ async def put_recruiter(call: ApiCall) -> Result:
     event_id, user_id = call.path_int("event_id"), call.path_int("user_id")
     await actions.set_recruiter_profile(
         call.session, call.user, event_id, user_id, booking_mode=body.booking_mode, custom_question=body.custom_question,
-        ideal_candidate=body.ideal_candidate, availability=windows,
+        ideal_candidate=body.ideal_candidate, availability=windows, ctx=call.ctx,
     )
     await call.session.flush()
     event = await actions.get_event(call.session, event_id)

@@ -1,0 +1,178 @@
+"""The organizer's dashboard and the chats export: figures per company and recruiter, withdrawn kept apart from
+declined, no-shows from the outcomes, slots used vs offered, who may see it, a fixed number of queries."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import event as sa_event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from scheduling import actions, dashboard
+from scheduling.db import create_sessionmaker
+from scheduling.models import ChatOutcome, Event
+from tests.factories import World, make_world
+from tests.web.conftest import FakeClock, token
+from tests.web.test_pages import sign_in
+
+SLOT = dt.timedelta(minutes=30)
+
+
+async def as_user(client: httpx.AsyncClient, email: str) -> None:
+    client.cookies.clear()
+    await sign_in(client, email)
+
+
+@dataclass
+class Chats:
+    pending: int
+    confirmed: int
+    declined: int
+    withdrawn: int
+    cancelled: int
+    completed: int
+
+
+async def _setup(sm: async_sessionmaker[AsyncSession], now: dt.datetime) -> tuple[World, Chats, dt.datetime]:
+    """Two recruiters of one company, three talents, a chat in every category; one completed chat marked no-show."""
+    w = await make_world(sm, now, recruiters=2, talents=3)
+    ctx = actions.Context(now=now)
+    t0, t1, t2 = w.talents
+    r0, r1 = w.recruiters
+    first = (now + dt.timedelta(days=1)).replace(hour=1, minute=0)  # the recruiters' first slot (UTC)
+    async with sm() as s, s.begin():
+        pending = await actions.send_request(s, ctx, t0, w.event_id, recruiter_id=r0.id, message="=HYPERLINK(\"http://evil\")")
+        confirmed = await actions.send_request(s, ctx, t1, w.event_id, recruiter_id=r0.id, message="Hello")
+        await actions.accept(s, ctx, r0, confirmed.id)
+        await actions.book(s, ctx, t1, confirmed.id, first + SLOT)
+        declined = await actions.send_request(s, ctx, t2, w.event_id, recruiter_id=r0.id)
+        await actions.decline(s, ctx, r0, declined.id, "Not this time")
+        withdrawn = await actions.send_request(s, ctx, t0, w.event_id, recruiter_id=r1.id)
+        await actions.cancel(s, ctx, t0, withdrawn.id)
+        cancelled = await actions.send_request(s, ctx, t1, w.event_id, recruiter_id=r1.id)
+        await actions.accept(s, ctx, r1, cancelled.id)
+        await actions.cancel(s, ctx, r1, cancelled.id, "Fell ill")
+        completed = await actions.send_request(s, ctx, t2, w.event_id, recruiter_id=r1.id)
+        await actions.accept(s, ctx, r1, completed.id)
+        await actions.book(s, ctx, t2, completed.id, first)
+    later = first + SLOT + dt.timedelta(minutes=1)  # the completed chat is over, the confirmed one has started
+    async with sm() as s, s.begin():
+        assert await actions.complete_due(s, actions.Context(now=first + SLOT)) == 1
+        s.add(ChatOutcome(chat_request_id=completed.id, notes="Did not come", rating=None, next_step="", no_show=True,
+                          recorded_by_id=r1.id, updated_at=later))
+    return w, Chats(pending.id, confirmed.id, declined.id, withdrawn.id, cancelled.id, completed.id), later
+
+
+async def test_dashboard_counts_every_category_apart(engine: AsyncEngine, now: dt.datetime) -> None:
+    sm = create_sessionmaker(engine)
+    w, _chats, later = await _setup(sm, now)
+    async with sm() as s:
+        event = await s.get(Event, w.event_id)
+        assert event is not None
+        board = await dashboard.event_dashboard(s, event, now=later)
+    t = board.total
+    assert t.by_category == {"pending": 1, "accepted": 0, "confirmed": 1, "completed": 1, "declined": 1, "withdrawn": 1, "cancelled": 1}
+    assert t.requests == 6 and t.sent_by_talents == 6 and t.sent_by_recruiters == 0
+    # Answered: 3 accepted and kept (confirmed, completed, accepted-then-cancelled) + 1 declined; pending and withdrawn aren't answers.
+    assert t.accepted_ever == 3 and t.answered == 4 and t.acceptance_rate == 0.75
+    assert t.no_show == 1 and t.held == 0
+    # 8 slots of 30 minutes per recruiter (01:00-05:00 UTC); two are taken by chats; at 01:31 six of each are still ahead.
+    assert t.slots_offered == 16 and t.slots_used == 2 and t.slots_open == 12
+    r0, r1 = board.recruiters
+    assert (r0.figures.requests, r0.figures.by_category["declined"], r0.figures.by_category["withdrawn"]) == (3, 1, 0)
+    assert (r1.figures.requests, r1.figures.by_category["withdrawn"], r1.figures.by_category["cancelled"], r1.figures.no_show) == (3, 1, 1, 1)
+    [company] = board.companies
+    assert company.name == "Acme Robotics" and company.recruiters == 2 and company.figures.requests == 6
+    # Talents without a confirmed or completed chat: only Tom Talent 0 (t1 and t2 have one).
+    assert [p.name for p in board.talents_without_chat] == ["Tom Talent 0"] and board.talents_without_chat[0].open_requests == 1
+    assert board.talents == 3 and board.talents_without_request == 0
+
+
+async def test_dashboard_runs_a_fixed_number_of_queries(engine: AsyncEngine, now: dt.datetime) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, now, recruiters=3, talents=12)
+    ctx = actions.Context(now=now)
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    async def measure() -> int:
+        statements.clear()
+        async with sm() as s:
+            event = await s.get(Event, w.event_id)
+            assert event is not None
+            statements.clear()
+            sa_event.listen(engine.sync_engine, "before_cursor_execute", count)
+            try:
+                await dashboard.event_dashboard(s, event, now=now)
+                await dashboard.export_rows(s, event)
+            finally:
+                sa_event.remove(engine.sync_engine, "before_cursor_execute", count)
+        return len(statements)
+
+    small = await measure()
+    async with sm() as s, s.begin():
+        for i, talent in enumerate(w.talents):
+            chat = await actions.send_request(s, ctx, talent, w.event_id, recruiter_id=w.recruiters[i % 3].id)
+            if i % 2:
+                await actions.accept(s, ctx, w.recruiters[i % 3], chat.id)
+            if i % 4 == 1:
+                await actions.cancel(s, ctx, talent, chat.id)
+    assert await measure() == small <= 8
+
+
+async def test_dashboard_page_and_access(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w, _chats, _later = await _setup(create_sessionmaker(engine), clock.now)
+    await as_user(client, "tal0@example.test")
+    assert (await client.get(f"/events/{w.event_id}/dashboard")).status_code == 403
+    assert (await client.get(f"/events/{w.event_id}/chats.csv")).status_code == 403
+    assert "/dashboard" not in (await client.get(f"/events/{w.event_id}")).text  # no nav link for talents
+    assert (await client.get(f"/events/{w.event_id + 1}/dashboard")).status_code == 404
+    await as_user(client, "org@example.test")
+    page = await client.get(f"/events/{w.event_id}/dashboard")
+    assert page.status_code == 200
+    text = page.text
+    assert f'href="/events/{w.event_id}/dashboard" aria-current="page"' in text
+    assert 'data-testid="count-withdrawn">1<' in text and 'data-testid="count-declined">1<' in text and 'data-testid="count-cancelled">1<' in text
+    assert "75%" in text and "Acme Robotics" in text and "Rita Recruiter 1" in text
+    assert "1 no-show" in text and "2<span class=\"tile-of\"> / 16</span>" in text
+    # The platform admin sees it too.
+    await as_user(client, "admin@example.test")
+    assert (await client.get(f"/events/{w.event_id}/dashboard")).status_code == 200
+
+
+async def test_chats_csv_keeps_withdrawn_apart_and_neutralizes_formulas(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w, chats, _later = await _setup(create_sessionmaker(engine), clock.now)
+    await as_user(client, "org@example.test")
+    r = await client.get(f"/events/{w.event_id}/chats.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'attachment; filename="Spring-Hiring-Days-chats.csv"' == r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+    by_id = {int(row["Chat"]): row for row in rows}
+    assert {by_id[c]["Status"] for c in (chats.declined, chats.withdrawn, chats.cancelled)} == {"declined", "withdrawn", "cancelled"}
+    assert by_id[chats.withdrawn]["Status"] == "withdrawn" and by_id[chats.cancelled]["Status"] == "cancelled"
+    assert by_id[chats.pending]["Message"] == "'=HYPERLINK(\"http://evil\")"
+    # Times in the event's zone (Berlin, UTC+1 in March), and the zone named.
+    done = by_id[chats.completed]
+    assert (done["Starts"], done["Ends"], done["Time zone"]) == ("2026-03-21 02:00", "2026-03-21 02:30", "Europe/Berlin")
+    assert (done["No-show"], done["Outcome notes"], done["Company"]) == ("yes", "Did not come", "Acme Robotics")
+    assert by_id[chats.cancelled]["Reason"] == "Fell ill" and by_id[chats.cancelled]["Closed by"] == "Rita Recruiter 1"
+
+
+async def test_export_and_dashboard_api(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w, chats, _later = await _setup(create_sessionmaker(engine), clock.now)
+    talent = await token(client, "tal0@example.test")
+    assert (await client.get(f"/api/v1/events/{w.event_id}/chats/export", headers=talent)).json()["error"]["code"] == "not_organizer"
+    org = await token(client, "org@example.test")
+    r = await client.get(f"/api/v1/events/{w.event_id}/chats/export", headers=org)
+    assert r.status_code == 200 and r.json()["time_zone"] == "Europe/Berlin"
+    statuses = {c["chat_id"]: c["status"] for c in r.json()["chats"]}
+    assert statuses[chats.withdrawn] == "withdrawn" and statuses[chats.declined] == "declined"
+    board = (await client.get(f"/api/v1/events/{w.event_id}/dashboard", headers=org)).json()
+    assert board["total"]["withdrawn"] == 1 and board["total"]["acceptance_rate"] == 0.75 and board["total"]["no_show"] == 1
+    assert [r["name"] for r in board["recruiters"]] == ["Rita Recruiter 0", "Rita Recruiter 1"]
