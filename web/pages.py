@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import accounts, actions, ical, outbox, queries, timefmt
+from scheduling import limits as bounds
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
 from scheduling.rooms import window as room_window
@@ -272,8 +273,8 @@ async def login_post(request: Request) -> Response:
         user = await accounts.authenticate(session, email, str(form.get("password", "")))
         if user is None:
             return render(request, "login.html", None, status=401, next=nxt, email=email, error="Email or password is wrong.")
-        tz = str(form.get("tz", ""))
-        if not user.timezone and timefmt.is_valid_zone(tz):
+        tz = timefmt.canonical_zone(str(form.get("tz", "")))
+        if not user.timezone and tz:
             user.timezone = tz
     _sign_in(request, user)
     return RedirectResponse(nxt, status_code=303)
@@ -313,8 +314,8 @@ async def link_redeem(request: Request) -> Response:
     async with res(request).sessionmaker() as session, session.begin():
         user = await accounts.redeem_login_link(session, str(request.path_params["token"]), now=ctx.now)
         if user is not None:
-            tz = str(form.get("tz", ""))
-            if not user.timezone and timefmt.is_valid_zone(tz):
+            tz = timefmt.canonical_zone(str(form.get("tz", "")))
+            if not user.timezone and tz:
                 user.timezone = tz
     if user is None:
         return await error_page(request, 410, "This sign-in link has expired or was already used. Ask for a new one on the sign-in page.")
@@ -347,12 +348,16 @@ async def home(request: Request, session: AsyncSession, user: User) -> Response:
 
 @page
 async def account(request: Request, session: AsyncSession, user: User) -> Response:
+    return _account_page(request, user)
+
+
+def _account_page(request: Request, user: User, status: int = 200, **typed: str) -> Response:
     feed = res(request).settings.base_url + f"/calendar/{user.calendar_token}.ics"
-    return render(request, "account.html", user, zones=timefmt.all_zones(), feed_url=feed)
+    return render(request, "account.html", user, status=status, zones=timefmt.all_zones(), feed_url=feed, **typed)
 
 
 @form_action
-async def account_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
+async def _account_other(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
     if form.get("op") == "password":
         current, new = str(form.get("current", "")), str(form.get("new", ""))
         if user.password_hash and not accounts.verify_password(user, current):
@@ -368,14 +373,38 @@ async def account_post(request: Request, session: AsyncSession, user: User, form
         user.calendar_token = secrets.token_urlsafe(24)
         flash(request, "New calendar address made; the old one no longer works.")
         return "/account"
-    tz = str(form.get("timezone", ""))
-    if not timefmt.is_valid_zone(tz):
-        raise Invalid("Pick a time zone from the list.")
-    user.timezone = tz
-    headline = str(form.get("headline", "")).strip()[:200]
-    user.headline = headline
+    raise Invalid("Unknown form.")
+
+
+async def account_post(request: Request) -> Response:
+    """Time zone and headline; a refusal shows the page again with what was typed and what is wrong, in words."""
+    form = await request.form()
+    if form.get("op") in ("password", "new_feed"):
+        return await _account_other(request)
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        return await error_page(request, 403, "Your form expired or came from another site. Go back, reload the page and try again.")
+    typed_tz, typed_headline = str(form.get("timezone", "")).strip(), str(form.get("headline", ""))
+    async with res(request).sessionmaker() as session:
+        try:
+            async with session.begin():
+                user = await session_user(request, session)
+                if user is None:
+                    return RedirectResponse("/login", status_code=303)
+                tz = timefmt.pick_zone(typed_tz)
+                if tz is None:
+                    raise Invalid(f"Time zone: {typed_tz[:64]!r} is not one we know. Pick one from the list, such as Europe/Berlin."
+                                  if typed_tz else "Time zone: pick one from the list, such as Europe/Berlin.")
+                headline = actions.one_line(typed_headline, "headline", required=False, limit=bounds.HEADLINE)
+                user.timezone, user.headline = tz, headline
+        except DomainError as err:
+            async with session.begin():
+                user = await session_user(request, session)
+                if user is None:
+                    return RedirectResponse("/login", status_code=303)
+                flash(request, err.message, "error")
+                return _account_page(request, user, status=status_for(err), typed_tz=typed_tz[:200], typed_headline=typed_headline)
     flash(request, f"Saved. Times now show in {tz}.")
-    return "/account"
+    return RedirectResponse("/account", status_code=303)
 
 
 async def calendar_feed(request: Request) -> Response:
