@@ -126,3 +126,9 @@ async def redeem_login_link(session: AsyncSession, secret: str, *, now: dt.datet
         return None
     link.used_at = now
     return await session.get(User, link.user_id)
+
+
+def login_link_row(user_id: int, *, now: dt.datetime, lifetime: dt.timedelta) -> tuple[str, dict[str, object]]:
+    """A one-time sign-in link as (secret, login_links row) for inserting many at once (imports); only the hash is kept."""
+    secret = secrets.token_urlsafe(32)
+    return secret, {"user_id": user_id, "token_hash": _digest(secret), "expires_at": now + lifetime, "used_at": None}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -248,8 +248,16 @@ async def add_company(
         website=_check_url(website, "website"),
         logo_url=_check_url(logo_url, "logo URL"),
     )
+    # One name per event whatever the case: said nicely when seen first, and by the unique index when two race.
+    taken = f"There is already a company called {company.name!r} in this event (names are compared without case)."
+    if (await session.execute(select(Company.id).where(Company.event_id == event.id, func.lower(Company.name) == company.name.lower()))).first():
+        raise Conflict(taken, code="company_exists")
     session.add(company)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(taken, code="company_exists") from None
     return company
 
 

@@ -40,7 +40,7 @@ from web.livechat import report_pages as live_report
 from web.livechat import socket as live_socket
 from web.livechat import team_pages as live_teams
 from web.openapi import document
-from web.organizer import announcement_pages, dashboard_pages, on_behalf_pages
+from web.organizer import announcement_pages, dashboard_pages, on_behalf_pages, roster_pages
 from web.ratelimit import RateLimiter
 from web.settings import Settings
 
@@ -195,6 +195,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         Route("/api/openapi.json", openapi),
         *api.routes,
         *pages.routes,
+        *roster_pages.routes,
         *chat_pages.routes,
         *dashboard_pages.routes,
         *announcement_pages.routes,

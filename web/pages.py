@@ -23,11 +23,10 @@ from starlette.templating import Jinja2Templates
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import accounts, actions, ical, outbox, queries, timefmt
 from scheduling import limits as bounds
-from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
+from scheduling.errors import DomainError, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
 from scheduling.rooms import window as room_window
 from web import event_ops
-from web.convertors import parse_id
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -443,56 +442,6 @@ async def _event_ctx(session: AsyncSession, request: Request, user: User) -> tup
 
 
 @page
-async def event_new(request: Request, session: AsyncSession, user: User) -> Response:
-    if not user.is_admin:
-        raise Forbidden("Only platform admins can create events.")
-    return render(request, "event_new.html", user, zones=timefmt.all_zones())
-
-
-def _local(form: FormData, prefix: str, tz: str) -> dt.datetime:
-    try:
-        day = dt.date.fromisoformat(str(form.get(f"{prefix}_date", "")))
-        clock = dt.time.fromisoformat(str(form.get(f"{prefix}_time", "")))
-    except ValueError:
-        raise Invalid(f"Give a valid {prefix.replace('_', ' ')} date and time.") from None
-    return timefmt.local_to_instant(day, clock, tz)
-
-
-def _optional_int(form: FormData, name: str) -> int | None:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        return None
-    value = _number(raw)
-    if value is None:
-        raise Invalid(f"{name.replace('_', ' ').capitalize()} must be a whole number.")
-    return value
-
-
-def _format_from(form: FormData) -> actions.ChatFormat:
-    return actions.ChatFormat(
-        requests_by=str(form.get("requests_by", "talents")),
-        slot_minutes=_int(form, "slot_minutes"),
-        buffer_minutes=_optional_int(form, "buffer_minutes") or 0,
-        max_requests_per_talent=_optional_int(form, "max_requests_per_talent"),
-        max_chats_per_talent=_optional_int(form, "max_chats_per_talent"),
-        room_opens_minutes_before=_optional_int(form, "room_opens_minutes_before") or 0,
-    )
-
-
-@form_action
-async def event_create(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
-    tz = str(form.get("timezone", ""))
-    if not timefmt.is_valid_zone(tz):
-        raise Invalid("Pick the event's time zone from the list.")
-    event = await actions.create_event(
-        session, ctx, user, name=str(form.get("name", "")), timezone=tz, starts_at=_local(form, "starts", tz), ends_at=_local(form, "ends", tz),
-        description=str(form.get("description", "")), support_email=str(form.get("support_email", "")), fmt=_format_from(form),
-    )
-    flash(request, "Event created. Add companies and people next.")
-    return f"/events/{event.id}/manage"
-
-
-@page
 async def schedule_page(request: Request, session: AsyncSession, user: User) -> Response:
     event, member, ctx = await _event_ctx(session, request, user)
     views = await queries.chats(session, event.id, user, None if (member and member.role == "organizer") else member, statuses=("confirmed", "completed"))
@@ -501,43 +450,6 @@ async def schedule_page(request: Request, session: AsyncSession, user: User) -> 
     tz = timefmt.zone(user.timezone, event.timezone)
     days = [(day, list(items)) for day, items in groupby(views, key=lambda v: v.chat.starts_at.astimezone(tz).date() if v.chat.starts_at else None)]
     return render(request, "schedule.html", user, days=days, nav="schedule", **ctx)
-
-
-@page
-async def manage_page(request: Request, session: AsyncSession, user: User) -> Response:
-    event, member, ctx = await _event_ctx(session, request, user)
-    await actions.require_organizer(session, event, user)
-    ez = timefmt.zone(event.timezone)
-    return render(request, "manage.html", user, companies=await queries.companies(session, event.id), people=await queries.people(session, event.id),
-                  zones=timefmt.all_zones(), starts=event.starts_at.astimezone(ez), ends=event.ends_at.astimezone(ez), nav="manage", **ctx)
-
-
-@form_action
-async def manage_post(request: Request, session: AsyncSession, user: User, form: FormData, ctx: actions.Context) -> str:
-    event_id = _path_int(request, "event_id")
-    op = str(form.get("op", ""))
-    if op == "company":
-        company = await actions.add_company(session, user, event_id, name=str(form.get("name", "")), description=str(form.get("description", "")),
-                                            website=str(form.get("website", "")), logo_url=str(form.get("logo_url", "")))
-        flash(request, f"Company {company.name} added.")
-    elif op == "participant":
-        raw_company = str(form.get("company_id", "")).strip()
-        password = str(form.get("password", "")) or None
-        await actions.add_participant(session, ctx, user, event_id, email=str(form.get("email", "")), name=str(form.get("name", "")),
-                                      role=str(form.get("role", "")), company_id=parse_id(raw_company) if raw_company else None,
-                                      password=password)
-        flash(request, "Added." + ("" if password else " They got an email with a sign-in link."))
-    elif op == "event":
-        tz = str(form.get("timezone", ""))
-        if not timefmt.is_valid_zone(tz):
-            raise Invalid("Pick the event's time zone from the list.")
-        await actions.update_event(session, user, event_id, name=str(form.get("name", "")), timezone=tz, starts_at=_local(form, "starts", tz),
-                                   ends_at=_local(form, "ends", tz), description=str(form.get("description", "")),
-                                   support_email=str(form.get("support_email", "")), fmt=_format_from(form))
-        flash(request, "Event settings saved.")
-    else:
-        raise Invalid("Unknown form.")
-    return f"/events/{event_id}/manage"
 
 
 def _quote(value: str) -> str:
@@ -556,9 +468,5 @@ routes = [
     Route("/account", account_post, methods=["POST"]),
     Route("/calendar/{token}.ics", calendar_feed),
     Route("/mailbox", mailbox),
-    Route("/events/new", event_new, methods=["GET"]),
-    Route("/events", event_create, methods=["POST"]),
     Route("/events/{event_id:id}/schedule", schedule_page),
-    Route("/events/{event_id:id}/manage", manage_page, methods=["GET"]),
-    Route("/events/{event_id:id}/manage", manage_post, methods=["POST"]),
 ]
