@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling import actions, outcomes, queries, slots, timefmt, transcripts, withdrawals
-from scheduling.errors import DomainError, Invalid
+from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import ChatRequest, User
 from web import chat_api, event_ops
 from web.api import invite_response
@@ -162,13 +162,20 @@ def form_outcome(form: FormData) -> tuple[outcomes.OutcomeInput, dict[str, Any]]
     return outcomes.OutcomeInput(notes=notes, rating=rating, next_step=step, no_show=no_show), typed
 
 
+def _refused(request: Request, form: FormData) -> tuple[int, str] | None:
+    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
+        return 403, "Your form expired or came from another site. Go back, reload the page and try again."
+    if _has_nul(form):
+        return 400, "The form holds characters that can't be stored. Remove them and try again."
+    return None
+
+
 async def outcome_post(request: Request) -> Response:
     """Saves the recruiter's outcome; a refusal shows the chat page again with what was typed and what is wrong."""
     form = await request.form()
-    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
-        return await error_page(request, 403, "Your form expired or came from another site. Go back, reload the page and try again.")
-    if _has_nul(form):
-        return await error_page(request, 400, "The form holds characters that can't be stored. Remove them and try again.")
+    refused = _refused(request, form)
+    if refused is not None:
+        return await error_page(request, *refused)
     ctx = context(request)
     chat_id = _path_int(request, "chat_id")
     typed: dict[str, Any] = {"notes": str(form.get("notes", "")), "rating": str(form.get("rating", "")), "next_step": str(form.get("next_step", "")),
@@ -183,6 +190,8 @@ async def outcome_post(request: Request) -> Response:
                 value, typed = form_outcome(form)
                 await outcomes.record(session, ctx, user, chat_id, value)
         except DomainError as err:
+            if isinstance(err, Forbidden | NotFound):
+                return await error_page(request, status_for(err), err.message)
             async with session.begin():
                 await session.refresh(user)
                 try:

@@ -228,8 +228,8 @@ async def test_talent_and_recruiter_go_through_a_whole_chat(demo_server: LiveSer
     await expect(talent.get_by_test_id("status")).to_have_text("Cancelled")
     await shot(talent, "chat-cancelled-talent")
     await talent.get_by_role("link", name="← All 1-1 chats").click()
-    await expect(tab(talent, "Declined")).to_have_attribute("aria-current", "page")
-    await expect(card(talent, "Marco Silva")).to_contain_text("Cancelled")
+    await expect(tab(talent, "Withdrawn / cancelled")).to_have_attribute("aria-current", "page")
+    await expect(card(talent, "Marco Silva")).to_contain_text("Cancelled by you")
     await shot(talent, "chats-declined-talent")
 
     # The recruiter's mailbox has the cancellation, with the reason.
