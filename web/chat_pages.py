@@ -18,7 +18,7 @@ from starlette.routing import Route
 from scheduling import actions, outcomes, queries, slots, timefmt, transcripts, withdrawals
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import ChatRequest, User
-from web import chat_api, event_ops
+from web import chat_api, event_ops, profile_pages
 from web.api import invite_response
 from web.http import context, res, session_user, status_for
 from web.pages import FormAction, _event_ctx, _has_nul, _path_int, error_page, flash, form_action, page, render
@@ -87,6 +87,7 @@ async def _chat_context(request: Request, session: AsyncSession, user: User, cha
         "outcome": outcome, "outcome_form": _outcome_form(outcome.outcome) if outcome else None, "outcome_error": "",
         "transcript": await transcripts.transcript(session, chat, now=now), "now": now,
         **await event_ops.chat_extras(session, chat, user, member.role if member else "admin", len(free), now),
+        **await profile_pages.chat_extras(session, chat, user, member),
     }
 
 

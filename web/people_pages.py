@@ -71,7 +71,8 @@ async def _request_form_ctx(session: AsyncSession, request: Request, user: User)
     if other_member is None or other is None or other_member.role != wanted:
         raise NotFound("No such person in this event.")
     company = (await queries.recruiter_companies(session, event.id, [other_id])).get(other_id)
-    return {"other": other, "other_member": other_member, "company": company, "other_card": await profiles.card_for(session, other_id), **ctx}
+    return {"other": other, "other_member": other_member, "company": company, "other_card": await profiles.card_for(session, other_id),
+            "nav": "recruiters" if wanted == "recruiter" else "talents", **ctx}
 
 
 @page

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from scheduling import profiles
 from scheduling.errors import DomainError, NotFound
-from scheduling.models import Participant, Profile, User
+from scheduling.models import ChatRequest, Participant, Profile, User
 from web.api import ApiCall
 from web.http import context, res, session_user, status_for
 from web.livechat import uploads
@@ -65,6 +65,20 @@ def cv_response(settings: Settings, row: Profile) -> Response:
         raise NotFound("No such CV.", code="cv_not_found")
     return FileResponse(path, media_type=row.cv_type, filename=row.cv_name, content_disposition_type="attachment",
                         headers=dict(DOWNLOAD_HEADERS))
+
+
+# --------------------------------------------------------------------------- on the chat page
+
+
+async def chat_extras(session: AsyncSession, chat: ChatRequest, user: User, member: Participant | None) -> dict[str, Any]:
+    """What _chat_profile.html shows: the talent's profile (with the CV link when the viewer may download it) to the
+    recruiter and the organizers, the recruiter's to the talent."""
+    person_id = chat.recruiter_id if user.id == chat.talent_id else chat.talent_id
+    card = await profiles.card_for(session, person_id)
+    is_talent = person_id == chat.talent_id
+    readable = is_talent and card.has_cv and person_id in await profiles.cv_readable(session, user, member, chat.event_id, [person_id])
+    return {"chat_profile": card, "chat_profile_is_talent": is_talent,
+            "chat_profile_cv_url": cv_url(chat.event_id, person_id) if readable else ""}
 
 
 # --------------------------------------------------------------------------- the page

@@ -299,6 +299,29 @@ async def test_who_may_download_a_cv(client: httpx.AsyncClient, engine: AsyncEng
     assert f'href="{url}"' not in page.text and "CV shared once you have a 1-1 chat request together." in page.text
 
 
+async def test_the_chat_page_shows_the_other_persons_profile(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now)
+    async with sm() as s, s.begin():
+        chat = await actions.send_request(s, actions.Context(now=clock.now), w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id)
+    await sign_in(client, "rec0@example.test")
+    await save_profile(client, w.event_id, headline="Engineering manager", skills="Kubernetes")
+    page = await client.get(f"/chats/{chat.id}")
+    assert 'data-testid="chat-profile"' not in page.text  # the talent has no profile yet: no empty box
+    await sign_in(client, "tal0@example.test")
+    await save_profile(client, w.event_id, headline="Backend developer", skills="Python, SQL", linkedin_url="https://linkedin.com/in/tom")
+    await upload_cv(client, w.event_id, "cv.pdf", PDF)
+    page = await client.get(f"/chats/{chat.id}")
+    assert "About Rita Recruiter 0" in page.text and "<li>Kubernetes</li>" in page.text and "/cv" not in page.text
+    cv = f"/events/{w.event_id}/talents/{w.talents[0].id}/cv"
+    for email, title in (("rec0@example.test", "About Tom Talent 0"), ("org@example.test", "Profile of Tom Talent 0")):
+        await sign_in(client, email)
+        page = await client.get(f"/chats/{chat.id}")
+        assert page.status_code == 200 and title in page.text, email
+        assert "<li>Python</li><li>SQL</li>" in page.text and 'href="https://linkedin.com/in/tom"' in page.text
+        assert f'<a class="cvlink" href="{cv}" download>' in page.text
+
+
 # --------------------------------------------------------------------------- search
 
 
