@@ -59,7 +59,7 @@ class Desk:
     rules: list[tuple[RoutingRule, str]]  # in order, with the rule in words
     jobs: list[JobReq]  # open job reqs, for a rule to name
     companies: list[Company]
-    answers: list[tuple[str, list[tuple[str, str]]]]  # per job req: ("question id:answer", "“Question” → answer")
+    answers: list[tuple[str, list[tuple[str, str]]]]  # per job req: ("question id:answer", "“Question”: answer")
     targets: list[tuple[str, list[tuple[str, str]]]]  # Teams / People: ("team:7" | "user:12", name)
     settings: routing.DeskSettings
 
@@ -116,7 +116,7 @@ async def _desk(session: AsyncSession, user: User, event: Event, now: dt.datetim
     companies = await queries.companies(session, event.id)
     answers = []
     for job in open_jobs:
-        options = [(f"{q.id}:{a}", f"“{q.text}” → {a}") for q in await jobs.questions(session, job.id) for a in _choices(q)]
+        options = [(f"{q.id}:{a}", f"“{q.text}”: {a}") for q in await jobs.questions(session, job.id) for a in _choices(q)]
         if options:
             answers.append((job.title, options))
     team_names = {t.id: t.name for t, _ in teams}
