@@ -86,6 +86,7 @@ async def _chat_context(request: Request, session: AsyncSession, user: User, cha
         "can_resend": withdrawals.can_resend(chat, closing, user, now), "resend_minutes": int(withdrawals.UNDO_WINDOW.total_seconds() // 60),
         "outcome": outcome, "outcome_form": _outcome_form(outcome.outcome) if outcome else None, "outcome_error": "",
         "transcript": await transcripts.transcript(session, chat, now=now), "now": now,
+        "started": chat.starts_at is not None and chat.starts_at <= now,
         **await event_ops.chat_extras(session, chat, user, member.role if member else "admin", len(free), now),
         **await profile_pages.chat_extras(session, chat, user, member),
     }

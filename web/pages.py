@@ -52,6 +52,7 @@ HISTORY_VERBS: dict[object, str] = {
     "pending": "sent the request",
     "accepted": "accepted the request",
     ("confirmed", "accepted"): "released the time to reschedule",
+    ("pending", "cancelled"): "withdrew the request",
     "confirmed": "confirmed a time",
     "declined": "declined",
     "cancelled": "cancelled",

@@ -171,6 +171,7 @@ async def test_withdrawing_asks_for_confirmation_and_can_be_undone(client: httpx
 
     r = await client.post(f"/chats/{chat.id}/cancel", data={"csrf": csrf_of(page)}, follow_redirects=True)
     assert "Request withdrawn." in r.text and "Undo: send the request again" in r.text
+    assert "Tom Talent 0 withdrew the request" in r.text
     assert await used() == 0
 
     r = await client.post(f"/chats/{chat.id}/resend", data={"csrf": csrf_of(page)}, follow_redirects=True)
@@ -280,6 +281,10 @@ async def test_transcript_shows_room_messages_once_the_chat_has_started(client: 
     local = t0.astimezone(NY)
     assert f"{local.strftime('%a %d %b %Y')}, {local.strftime('%H:%M')} EDT" in page
     assert page.count('class="line') == 2  # the presence entry is not a line
+    # Once started, the chat can't be moved or cancelled, so neither is offered.
+    assert "can no longer be moved or cancelled" in page
+    assert f'action="/chats/{chat.id}/reschedule"' not in page and f'action="/chats/{chat.id}/cancel"' not in page
+    assert f'action="/chats/{chat.id}/reschedule"' in before
 
     # The organizer reads it too; another talent gets not-found.
     client.cookies.clear()
