@@ -107,7 +107,7 @@ async def listing(session: AsyncSession, actor: User, event_id: int) -> list[tup
     sizes = dict(
         (await session.execute(
             select(Participant.role, func.count()).where(Participant.event_id == event.id).group_by(Participant.role)
-        )).tuples().all()
+        )).all()
     )
     total = sum(sizes.values())
     return [(a, name, total if a.audience == "all" else sizes.get(a.audience, 0)) for a, name in rows]

@@ -230,7 +230,7 @@ async def event_dashboard(session: AsyncSession, event: Event, *, now: dt.dateti
         f.slots_offered, f.slots_open = offered.get(card.user_id, 0), card.open_slots
         recruiters.append(RecruiterRow(card.user_id, card.name, card.company_id, card.company_name or "", f))
     if figures:  # chats of people who are no longer recruiters here (removed, or their role changed)
-        names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(list(figures))))).tuples().all())
+        names = dict((await session.execute(select(User.id, User.name).where(User.id.in_(list(figures))))).all())
         recruiters += [RecruiterRow(uid, names.get(uid, "(removed)"), None, "", f) for uid, f in sorted(figures.items())]
     companies: dict[int | None, CompanyRow] = {}
     for r in recruiters:

@@ -65,6 +65,16 @@ async def dashboard_json(call: ApiCall) -> Result:
     }
 
 
+# For the OpenAPI document (web/openapi.py): (method, path, summary, request body, response body, status, is a list).
+OPERATIONS: list[tuple[str, str, str, None, None, int, bool]] = [
+    ("get", "/api/v1/events/{event_id}/chats/export",
+     "Every chat of the event with its people, status (withdrawn apart from declined and cancelled), times in the event's zone "
+     "and outcome (organizers)", None, None, 200, False),
+    ("get", "/api/v1/events/{event_id}/dashboard",
+     "The event's figures: requests, acceptance rate, chats by status, no-shows, slots, per company and recruiter (organizers)",
+     None, None, 200, False),
+]
+
 routes = [
     Route("/events/{event_id:id}/dashboard", dashboard_page, methods=["GET"]),
     Route("/events/{event_id:id}/chats.csv", chats_csv, methods=["GET"]),

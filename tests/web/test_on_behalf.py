@@ -1,0 +1,166 @@
+"""Organizers cancel or move a 1-1 chat on the two people's behalf: the same notices and invites, saying who did it;
+the people, strangers and refused forms; finding 11 (the organizer's chat header keeps each person on a line of their own)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from scheduling import actions
+from scheduling.db import create_sessionmaker
+from scheduling.models import ChatRequest, OutboxMessage, Participant, User
+from tests.factories import World, make_world
+from tests.web.conftest import FakeClock, token
+from tests.web.test_dashboard import as_user
+from tests.web.test_pages import csrf_of
+
+SLOT = dt.timedelta(minutes=30)
+
+
+async def _confirmed(sm: async_sessionmaker[AsyncSession], now: dt.datetime, **kw: object) -> tuple[World, int, dt.datetime]:
+    w = await make_world(sm, now, **kw)  # type: ignore[arg-type]
+    ctx = actions.Context(now=now, base_url="http://testserver")
+    first = (now + dt.timedelta(days=1)).replace(hour=1, minute=0)
+    async with sm() as s, s.begin():
+        talent = await s.get(User, w.talents[0].id)
+        assert talent is not None
+        talent.headline = "Backend developer, Python"
+        chat = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id)
+        await actions.accept(s, ctx, w.recruiters[0], chat.id)
+        await actions.book(s, ctx, w.talents[0], chat.id, first)
+    return w, chat.id, first
+
+
+async def _mails(sm: async_sessionmaker[AsyncSession], kind: str) -> list[OutboxMessage]:
+    async with sm() as s:
+        return list((await s.execute(select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id))).scalars())
+
+
+async def test_organizer_moves_a_chat_and_both_get_the_new_invite(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w, chat_id, first = await _confirmed(sm, clock.now)
+    await as_user(client, "org@example.test")
+    chat_page = await client.get(f"/chats/{chat_id}")
+    assert "Organizer actions" in chat_page.text and f'href="/chats/{chat_id}/organize#move"' in chat_page.text
+    page = await client.get(f"/chats/{chat_id}/organize")
+    assert page.status_code == 200 and "Move to another time" in page.text
+    starts = re.findall(r'name="start" value="([^"]+)"', page.text)
+    assert first.isoformat() not in starts  # the chat's own time is not offered
+    new = first + SLOT
+    assert new.isoformat() in starts
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": new.isoformat(),
+                                                                        "reason": "The recruiter has a clash"})
+    assert r.status_code == 303 and r.headers["location"] == f"/chats/{chat_id}"
+    shown = await client.get(r.headers["location"])
+    assert "Chat moved. Both people got the new invite." in shown.text
+    async with sm() as s:
+        chat = await s.get(ChatRequest, chat_id)
+        assert chat is not None and chat.status == "confirmed" and chat.starts_at == new and chat.ical_sequence == 1
+    mails = await _mails(sm, "rescheduled")
+    assert sorted(m.to_email for m in mails) == ["rec0@example.test", "tal0@example.test"]
+    for m in mails:
+        other = "Rita Recruiter 0" if m.to_email == "tal0@example.test" else "Tom Talent 0"
+        assert m.subject == f"Rescheduled: 1-1 chat with {other}"
+        assert f"The organizers moved your 1-1 chat with {other}" in m.body_text and "Reason: The recruiter has a clash" in m.body_text
+        assert m.ical_method == "REQUEST" and m.ical is not None and "SEQUENCE:1" in m.ical and "DTSTART:20260321T013000Z" in m.ical
+
+
+async def test_organizer_cancels_a_confirmed_chat_for_both(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w, chat_id, _first = await _confirmed(sm, clock.now)
+    await as_user(client, "org@example.test")
+    page = await client.get(f"/chats/{chat_id}/organize")
+    # No reason: refused, nothing changed, and the page says what to do.
+    r = await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(page.text), "reason": "  "})
+    assert r.status_code == 422 and "Give a reason" in r.text
+    r = await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(page.text), "reason": "The company left the event"})
+    assert r.status_code == 303
+    async with sm() as s:
+        chat = await s.get(ChatRequest, chat_id)
+        assert chat is not None and chat.status == "cancelled" and chat.closed_by_id == w.organizer.id
+        counter = (await s.execute(select(Participant.chats_booked).where(Participant.user_id == w.talents[0].id))).scalar_one()
+        assert counter == 0
+    mails = await _mails(sm, "cancelled")
+    assert sorted(m.to_email for m in mails) == ["rec0@example.test", "tal0@example.test"]
+    for m in mails:
+        assert "The organizers cancelled your 1-1 chat (" in m.body_text and m.ical_method == "CANCEL"
+        assert m.subject in ("Cancelled: 1-1 chat with Rita Recruiter 0", "Cancelled: 1-1 chat with Tom Talent 0")
+
+
+async def test_organizer_cancels_a_pending_request_and_the_credit_comes_back(engine: AsyncEngine, now: dt.datetime) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, now, fmt=actions.ChatFormat(max_requests_per_talent=1))
+    ctx = actions.Context(now=now)
+    async with sm() as s, s.begin():
+        chat = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id)
+        await actions.cancel(s, ctx, w.organizer, chat.id, "Sent by mistake, says the talent")
+    async with sm() as s:
+        used = (await s.execute(select(Participant.requests_used).where(Participant.user_id == w.talents[0].id))).scalar_one()
+    assert used == 0
+    assert {m.to_email for m in await _mails(sm, "cancelled")} == {"rec0@example.test", "tal0@example.test"}
+    async with sm() as s, s.begin():  # the talent can send a request again
+        await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id)
+
+
+async def test_who_may_act_on_behalf(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w, chat_id, _first = await _confirmed(sm, clock.now, talents=2)
+    # One of the two people: the organizer page is not theirs (they have their own buttons).
+    await as_user(client, "tal0@example.test")
+    assert (await client.get(f"/chats/{chat_id}/organize")).status_code == 403
+    chat_page = await client.get(f"/chats/{chat_id}")
+    assert "Organizer actions" not in chat_page.text
+    r = await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(chat_page.text), "reason": "x"})
+    assert r.status_code == 403
+    # Someone else at the event: not found, whatever the form.
+    await as_user(client, "tal1@example.test")
+    assert (await client.get(f"/chats/{chat_id}/organize")).status_code == 404
+    home = await client.get(f"/events/{w.event_id}")
+    assert (await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(home.text), "reason": "x"})).status_code == 404
+    async with sm() as s:
+        chat = await s.get(ChatRequest, chat_id)
+        assert chat is not None and chat.status == "confirmed"
+    # Organizers through the API too (this used to be 403 not_a_party); the platform admin as well.
+    org = await token(client, "org@example.test")
+    r = await client.post(f"/api/v1/chat-requests/{chat_id}/reschedule", json={"reason": "Room trouble"}, headers=org)
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    admin = await token(client, "admin@example.test")
+    r = await client.post(f"/api/v1/chat-requests/{chat_id}/cancel", json={"reason": "Closing"}, headers=admin)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+
+
+async def test_refused_move_keeps_the_reason(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w, chat_id, first = await _confirmed(sm, clock.now, talents=2)
+    await as_user(client, "org@example.test")
+    page = await client.get(f"/chats/{chat_id}/organize")
+    new = first + SLOT
+    ctx = actions.Context(now=clock.now)
+    async with sm() as s, s.begin():  # meanwhile another talent takes that slot
+        other = await actions.send_request(s, ctx, w.talents[1], w.event_id, recruiter_id=w.recruiters[0].id)
+        await actions.accept(s, ctx, w.recruiters[0], other.id)
+        await actions.book(s, ctx, w.talents[1], other.id, new)
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": new.isoformat(),
+                                                                        "reason": "My carefully written reason"})
+    assert r.status_code == 409 and "just taken" in r.text and "My carefully written reason" in r.text
+    assert new.isoformat() not in r.text  # the taken slot is no longer offered
+
+
+async def test_organizer_chat_header_keeps_each_person_apart(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """Finding 11: the organizer's view showed 'Acme Robotics · Talent · Backend developer' on one line."""
+    sm = create_sessionmaker(engine)
+    _w, chat_id, _first = await _confirmed(sm, clock.now)
+    await as_user(client, "org@example.test")
+    text = (await client.get(f"/chats/{chat_id}")).text
+    assert "Acme Robotics · Talent" not in text
+    talent_line = re.search(r'data-testid="talent-line">([^<]*)<', text)
+    recruiter_line = re.search(r'data-testid="recruiter-line">([^<]*)<', text)
+    assert talent_line and talent_line.group(1) == "Talent: Tom Talent 0 · Backend developer, Python"
+    assert recruiter_line and recruiter_line.group(1) == "Recruiter: Rita Recruiter 0 · Acme Robotics"
+    # The people themselves keep their one line about the other person.
+    await as_user(client, "tal0@example.test")
+    assert "Acme Robotics · Recruiter" in (await client.get(f"/chats/{chat_id}")).text
