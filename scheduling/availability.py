@@ -163,8 +163,11 @@ def slot_count(spans: Iterable[Span], *, slot_minutes: int, buffer_minutes: int,
 
 
 def check_window(span: Span, *, slot_minutes: int) -> None:
-    """A stored window must hold at least one slot (finding #7: a shorter one was accepted and gave none)."""
-    if span.end - span.start < dt.timedelta(minutes=slot_minutes):
+    """A stored window must hold at least one slot (finding #7: a shorter one was accepted and gave none).
+
+    One that ends before it starts is left to the action, which says so in those words.
+    """
+    if span.start < span.end < span.start + dt.timedelta(minutes=slot_minutes):
         raise Invalid(
             f"Each availability window must be at least {slot_minutes} minutes long, the length of one chat; "
             f"one is only {span.minutes} minutes.",

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
-from scheduling import accounts, actions, queries
+from scheduling import accounts, actions, availability, queries
 from scheduling.errors import DomainError, NotFound
 from scheduling.models import ChatRequest, Company, Event, User
 from web import schemas as sc
@@ -276,6 +276,8 @@ async def put_recruiter(call: ApiCall) -> Result:
     )
     await call.session.flush()
     event = await actions.get_event(call.session, event_id)
+    for w in windows or ():  # finding 7: a window shorter than one chat gives no slot; refused (all rolled back) as on the page
+        availability.check_window(availability.Span(w.start, w.end), slot_minutes=event.slot_minutes)
     [card] = await queries.recruiter_cards(call.session, event, now=call.ctx.now, only=[user_id])
     return 200, recruiter_out(card)
 

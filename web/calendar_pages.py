@@ -22,7 +22,7 @@ from scheduling import actions, availability, queries, slots, timefmt
 from scheduling.availability import Repeat, Span
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, Participant, User
-from web.http import res, session_user, status_for
+from web.http import context, res, session_user, status_for
 from web.pages import _event_ctx, _has_nul, _path_int, error_page, flash, page, render
 
 WEEK = 7
@@ -191,7 +191,8 @@ async def _calendar_ctx(
     return {
         **ctx, "nav": "profile", "tz": tz, "event_zone_differs": tz != timefmt.zone(event.timezone).key,
         "windows": windows, "patterns": availability.patterns(windows, tz), "slot_count": len(all_slots), "open_count": len(open_slots),
-        "grid": grid, "local_range": _range_label([c.day for c in grid.columns]), "days": days, "input_days": input_days, "weekdays_in_event": weekdays_in_event,
+        "grid": grid, "local_range": _range_label([c.day for c in grid.columns]), "days": days, "input_days": input_days,
+        "weekdays_in_event": weekdays_in_event,
         "weekday_names": availability.WEEKDAY_NAMES, "has_weekend": any(w >= 5 for w in weekdays_in_event),
         "form": values, "error": error, "error_field": error_field,
         "settings": settings or {"booking_mode": member.booking_mode, "ideal_candidate": member.ideal_candidate,
@@ -254,7 +255,9 @@ def _add_form(form: FormData, tz: str, event: Event) -> dict[str, Any]:
     }
 
 
-async def _add(session: AsyncSession, event: Event, member: Participant, user: User, form: FormData, tz: str) -> Done:
+async def _add(
+    session: AsyncSession, ctx: actions.Context, event: Event, member: Participant, user: User, form: FormData, tz: str
+) -> Done:
     zone = str(form.get("zone", "")) or tz
     if zone not in (tz, event.timezone):
         zone = tz
@@ -286,17 +289,18 @@ async def _add(session: AsyncSession, event: Event, member: Participant, user: U
     if not exp.added or after <= before:
         raise Invalid(availability.nothing_added(exp, start, end, slot_minutes=event.slot_minutes, buffer_minutes=event.buffer_minutes),
                       code="nothing_added")
-    await _store(session, user, event, member, merged)
+    await _store(session, ctx, user, event, member, merged)
     message = availability.summary(exp, start, end, merged=len(merged) < len(existing) + len(exp.added), new_slots=after - before)
     if zone != tz:
         message += f" (Times read in {zone}.)"
     return Done(message, exp.added[0].start.astimezone(timefmt.zone(tz)).date())
 
 
-async def _store(session: AsyncSession, user: User, event: Event, member: Participant, spans: list[Span]) -> None:
+async def _store(session: AsyncSession, ctx: actions.Context, user: User, event: Event, member: Participant, spans: list[Span]) -> None:
+    """Through the one action that stores availability: its checks, and (with ctx) the talents waiting for a slot are told."""
     await actions.set_recruiter_profile(
         session, user, event.id, user.id, booking_mode=member.booking_mode, custom_question=member.custom_question,
-        ideal_candidate=member.ideal_candidate, availability=[actions.Window(s.start, s.end) for s in spans],
+        ideal_candidate=member.ideal_candidate, availability=[actions.Window(s.start, s.end) for s in spans], ctx=ctx,
     )
 
 
@@ -308,31 +312,37 @@ def _instant(raw: str) -> dt.datetime | None:
     return value.astimezone(dt.UTC) if value.tzinfo else None
 
 
-async def _remove(session: AsyncSession, event: Event, member: Participant, user: User, form: FormData, tz: str) -> Done:
+async def _remove(
+    session: AsyncSession, ctx: actions.Context, event: Event, member: Participant, user: User, form: FormData, tz: str
+) -> Done:
     existing = [Span(w.starts_at, w.ends_at) for w in await queries.availability(session, member)]
     start, end = _instant(str(form.get("start", ""))), _instant(str(form.get("end", "")))
     gone = Span(start, end) if start and end else None
     if gone is None or gone not in existing:
         raise Invalid("That window was already removed or changed. Here is your calendar as it is now.", code="window_not_found")
-    await _store(session, user, event, member, [s for s in existing if s != gone])
+    await _store(session, ctx, user, event, member, [s for s in existing if s != gone])
     a, b = timefmt.clock_range(gone.start, gone.end, timefmt.zone(tz))
     day = gone.start.astimezone(timefmt.zone(tz)).date()
     return Done(f"Removed {a}–{b} on {availability.short_date(day)}. Chats already booked in it stay booked.", day)
 
 
-async def _remove_set(session: AsyncSession, event: Event, member: Participant, user: User, form: FormData, tz: str) -> Done:
+async def _remove_set(
+    session: AsyncSession, ctx: actions.Context, event: Event, member: Participant, user: User, form: FormData, tz: str
+) -> Done:
     existing = [Span(w.starts_at, w.ends_at) for w in await queries.availability(session, member)]
     start, end = str(form.get("from", ""))[:5], str(form.get("to", ""))[:5]
     kept, removed = availability.remove_pattern(existing, start, end, tz)
     if not removed:
         raise Invalid("Those windows were already removed or changed. Here is your calendar as it is now.", code="window_not_found")
-    await _store(session, user, event, member, kept)
+    await _store(session, ctx, user, event, member, kept)
     days = [s.start.astimezone(timefmt.zone(tz)).date() for s in removed]
     return Done(f"Removed {start}–{end} on {availability.plural(len(days), 'day')}: {availability.day_list(days)}. "
                 "Chats already booked in them stay booked.")
 
 
-async def _settings(session: AsyncSession, event: Event, member: Participant, user: User, form: FormData, tz: str) -> Done:
+async def _settings(
+    session: AsyncSession, ctx: actions.Context, event: Event, member: Participant, user: User, form: FormData, tz: str
+) -> Done:
     await actions.set_recruiter_profile(
         session, user, event.id, user.id, booking_mode=str(form.get("booking_mode", member.booking_mode)),
         custom_question=str(form.get("custom_question", "")), ideal_candidate=str(form.get("ideal_candidate", "")), availability=None,
@@ -369,7 +379,7 @@ async def calendar_post(request: Request) -> Response:  # noqa: PLR0911 -- one e
                     if member is None and not user.is_admin:
                         raise NotFound("No such event.", code="event_not_found")
                     raise Forbidden("Only recruiters set availability.")
-                done = await run(session, event, member, user, form, _page_zone(user, event))
+                done = await run(session, context(request), event, member, user, form, _page_zone(user, event))
         except DomainError as err:
             if isinstance(err, (NotFound, Forbidden)):
                 return await error_page(request, status_for(err), err.message)

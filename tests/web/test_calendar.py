@@ -20,7 +20,7 @@ from scheduling import actions
 from scheduling.db import create_sessionmaker
 from scheduling.models import Availability, Participant
 from tests.factories import PASSWORD, World, make_world
-from tests.web.conftest import FakeClock
+from tests.web.conftest import FakeClock, token
 
 UTC = dt.UTC
 
@@ -167,11 +167,27 @@ async def test_a_window_too_short_for_one_chat_is_refused(client: httpx.AsyncCli
     words = text_of(r.text)
     assert "A window must be at least 30 minutes long, the length of one chat: 09:00–09:20 is only 20 minutes." in words
     assert "Availability added" not in words and "Added" not in words
-    assert 'value="09:00"' in r.text and 'value="09:20"' in r.text and 'aria-invalid="true" aria-describedby="err-to"' in r.text
+    assert 'value="09:00"' in r.text and 'value="09:20"' in r.text and 'aria-invalid="true" aria-describedby="add-error"' in r.text
     assert await windows(sm, w) == []
     # Long enough for one chat: accepted, and the message says how many slots it gave.
     r = await cal.add("09:00", "09:30", repeat="dates", date=[(clock.now + dt.timedelta(days=1)).date().isoformat()])
     assert r.status_code == 200 and "(1 new slot)." in text_of(r.text)
+
+
+async def test_the_api_refuses_a_window_too_short_for_one_chat(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """Finding #7 through the API: the same refusal, and the windows stay as they were."""
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now, starts_at=utc(2026, 3, 9, 23))  # one window, 01:00-05:00 after the start
+    headers = await token(client, "rec0@example.test")
+    before = await windows(sm, w)
+    short = [{"start": "2026-03-10T08:00:00Z", "end": "2026-03-10T08:20:00Z"}]
+    r = await client.put(f"/api/v1/events/{w.event_id}/recruiters/{w.recruiters[0].id}", headers=headers, json={"availability": short})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "availability_too_short"
+    assert "at least 30 minutes long" in r.json()["error"]["message"]
+    assert await windows(sm, w) == before
+    ok = [{"start": "2026-03-10T08:00:00Z", "end": "2026-03-10T08:30:00Z"}]
+    r = await client.put(f"/api/v1/events/{w.event_id}/recruiters/{w.recruiters[0].id}", headers=headers, json={"availability": ok})
+    assert r.status_code == 200 and r.json()["open_slots"] == 1
 
 
 async def test_a_window_cut_too_short_by_the_event_start_is_left_out_and_said(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
