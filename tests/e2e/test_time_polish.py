@@ -151,6 +151,11 @@ async def test_join_says_when_the_room_opens_and_turns_primary_at_that_moment(br
     await shot(phone.page, "schedule_open_phone")
     await page.get_by_test_id("join").click()
     await expect(page).to_have_url(f"{server.base_url}/chats/{chat.id}/room")
+    # In the room the times read as on the pages: 24-hour, the viewer's zone, named as the server names it.
+    await expect(page.get_by_role("heading", name="Ready to join?")).to_be_visible()
+    await page.get_by_role("button", name="Join now").click()
+    start = timefmt.clock_zoned(chat.starts_at, timefmt.zone(TZ))
+    await expect(page.locator("#waiting-text")).to_contain_text(f"Your chat starts at {start}.")
     assert [p for p in tom.problems if "favicon" in p] == []
 
 
