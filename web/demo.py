@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from scheduling import accounts, actions, timefmt
+from scheduling import accounts, actions, profiles, timefmt
 from scheduling.livechat import jobs, routing
 from scheduling.livechat.models import JobReq
 from scheduling.models import User
@@ -37,6 +37,19 @@ TALENTS = [
     ("Eva Müller", "eva@demo.fairmeet.test", "Data analyst, SQL and R"),
     ("Kofi Mensah", "kofi@demo.fairmeet.test", "Robotics student, ROS and C++"),
 ]
+
+
+def _demo_profiles(talents: list[User], recruiters: list[User]) -> list[tuple[User, str, str]]:
+    """Roles and skills for the demo's people (Tom, the first talent, has none: the walkthrough fills his in)."""
+    _tom, nora, ravi, eva, kofi = talents
+    rita, marco, aisha, jonas, lena, sam = recruiters
+    return [
+        (nora, "", "Figma, UX research, HTML, CSS"), (ravi, "", "Electronics, PCB design, C"), (eva, "", "SQL, R, Tableau, Python"),
+        (kofi, "", "ROS, C++, Python"),
+        (rita, "Engineering manager, platform team", "Python, PostgreSQL, Kubernetes"), (marco, "Robotics team lead", "ROS, C++, Embedded"),
+        (aisha, "Head of design", "Figma, UX research"), (jonas, "Data team lead", "SQL, Python, Statistics"),
+        (lena, "SRE manager", "Linux, Kubernetes, Electrical engineering"), (sam, "Graduate recruiter", "Any technical field"),
+    ]
 
 
 async def seed(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_url: str) -> bool:
@@ -81,6 +94,9 @@ async def seed(sm: async_sessionmaker[AsyncSession], *, now: dt.datetime, base_u
             talents.append(user)
         tom, nora, ravi, eva, _kofi = talents
         rita, marco, aisha, jonas, lena, _sam = recruiters
+        for person, role, skills in _demo_profiles(talents, recruiters):  # what people show of themselves (Tom fills his in himself)
+            await profiles.save(s, person, event.id, profiles.ProfileInput(headline=role or person.headline, skills=skills, linkedin_url="",
+                                                                          portfolio_url=""), now=now)
         # A chat in every state, so each tab has something to show.
         await actions.send_request(s, ctx, tom, event.id, recruiter_id=jonas.id, message="I'd love to hear about your data team.")
         await actions.send_request(s, ctx, rita, event.id, talent_id=tom.id, message="Your Python background fits our platform team. Chat?")
