@@ -27,7 +27,10 @@ function enhanceJobForm(form) {
   const hours = form.querySelector("fieldset.hours");
   const hoursOff = () => {
     const always = form.querySelector('input[name="hours_on"][value="0"]');
-    if (hours && always) hours.classList.toggle("off", always.checked);
+    if (!hours || !always) return;
+    hours.classList.toggle("off", always.checked);
+    // Unused hours are disabled, not only dimmed: a screen reader says so, and they are not posted (the server ignores them).
+    for (const el of hours.querySelectorAll(".hourstable input, select[name=hours_tz]")) el.disabled = always.checked;
   };
   hoursOff();
   form.addEventListener("change", (e) => {
