@@ -150,7 +150,7 @@ async def test_outside_the_live_window_the_booth_says_when_it_opens_or_that_it_c
     clock.now = start(w) - dt.timedelta(hours=3)
     page = (await client.get(booth)).text
     # The hour it opens, in the talent's own zone (New York, from the browser at sign-in): 23:00 UTC is 19:00 there.
-    assert "here from Fri 20 Mar 2026, 19:00, an hour before Spring Hiring Days begins." in page
+    assert "here from Fri 20 Mar 2026, 19:00 EDT, an hour before Spring Hiring Days begins." in page  # the zone named
 
 
 async def test_the_recruiter_list_offers_booths_to_talents_while_the_event_runs(
