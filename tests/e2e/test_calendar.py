@@ -12,6 +12,7 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.e2e.a11y_axe import run_axe
 from tests.e2e.conftest import LiveServer, NewContext
 from tests.e2e.test_chat_flow import event_nav, no_horizontal_scroll, open_as, shot
 
@@ -48,6 +49,7 @@ async def test_recruiter_sets_a_recurring_window_and_a_talent_books_from_it(demo
     await expect(sam.get_by_label("From", exact=True)).to_have_value("10:00")
     await expect(sam.get_by_label("To", exact=True)).to_have_value("10:10")
     await shot(sam, "calendar-too-short")
+    assert await run_axe(sam, "my calendar, refused window") == []
 
     # Every day of the event, 10:00-11:00.
     await sam.get_by_label("To", exact=True).fill("11:00")
@@ -90,6 +92,7 @@ async def test_recruiter_sets_a_recurring_window_and_a_talent_books_from_it(demo
     await expect(chat).to_be_visible()
     await expect(grid(sam)).to_contain_text("Tue 08 Jan 1 open · 1 booked")
     await shot(sam, "calendar-desktop-booked")
+    assert await run_axe(sam, "my calendar, desktop") == []
     await chat.click()
     await expect(sam.get_by_role("heading", name="Kofi Mensah", exact=True)).to_be_visible()
 
@@ -111,3 +114,6 @@ async def test_the_calendar_is_a_day_view_on_a_phone(demo_server: LiveServer, ne
     await expect(grid(aisha).locator(".cal-block.window:visible")).to_have_count(2)
     await no_horizontal_scroll(aisha)
     await shot(aisha, "calendar-phone-tuesday")
+    await chat.scroll_into_view_if_needed()
+    await aisha.screenshot(path="/tmp/e2e-shots/calendar-phone-tuesday-screen.png")  # what the phone's screen shows, at full size
+    assert await run_axe(aisha, "my calendar, phone") == []
