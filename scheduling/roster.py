@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import accounts, actions, outbox
+from scheduling import accounts, actions, limits, outbox
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from scheduling.livechat.desk_models import Team, TeamMember
 from scheduling.livechat.export import to_csv
@@ -41,13 +41,13 @@ from scheduling.models import (
 Kind = Literal["people", "companies"]
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
-MAX_CELL = 4000
+MAX_CELL = 8000
 PAGE_SIZE = 50
-NAME_LIMIT = 120
-HEADLINE_LIMIT = 200
-COMPANY_LIMIT = 200
-DESCRIPTION_LIMIT = 2000
-URL_LIMIT = 500
+NAME_LIMIT = limits.PERSON_NAME
+HEADLINE_LIMIT = limits.HEADLINE
+COMPANY_LIMIT = limits.COMPANY_NAME
+DESCRIPTION_LIMIT = limits.COMPANY_DESCRIPTION
+URL_LIMIT = limits.URL
 ROLES = tuple(r.value for r in Role)
 ROLE_WORDS = {"talent": "talent", "recruiter": "recruiter", "organizer": "organizer"}
 
@@ -347,6 +347,13 @@ async def _check_against_event(session: AsyncSession, event: Event, preview: Pre
     return {"companies": companies, "users": users, "new_companies": new_companies}
 
 
+async def require(session: AsyncSession, actor: User, event_id: int) -> Event:
+    """The event, for its organizers and platform admins; 404 for strangers, 403 for its other people."""
+    event = await actions.get_event(session, event_id)
+    await actions.require_organizer(session, event, actor)
+    return event
+
+
 async def preview(session: AsyncSession, actor: User, event_id: int, kind: str, text: str) -> Preview:
     """What an import of `text` would do, row by row; writes nothing."""
     event = await actions.get_event(session, event_id)
@@ -361,6 +368,7 @@ class Imported:
     added: int
     new_users: int
     new_companies: int
+    preview: Preview = field(default_factory=lambda: Preview(kind=""))
 
 
 async def import_csv(session: AsyncSession, ctx: actions.Context, actor: User, event_id: int, kind: str, text: str, *, expect: str = "") -> Imported:
@@ -381,9 +389,9 @@ async def import_csv(session: AsyncSession, ctx: actions.Context, actor: User, e
         raise ImportRefused(result)
     try:
         async with session.begin_nested():
-            if kind == "companies":
-                return await _write_companies(session, event, result)
-            return await _write_people(session, ctx, event, result, found)
+            done = await (_write_companies(session, event, result) if kind == "companies" else _write_people(session, ctx, event, result, found))
+            done.preview = result
+            return done
     except IntegrityError:
         result.file_errors.append("Someone added some of these people or companies at the same moment (another import?). "
                                   "Nothing was imported from this file; look at the preview again.")

@@ -40,7 +40,7 @@ from web.livechat import report_pages as live_report
 from web.livechat import socket as live_socket
 from web.livechat import team_pages as live_teams
 from web.openapi import document
-from web.organizer import announcement_pages, dashboard_pages, on_behalf_pages, roster_pages
+from web.organizer import announcement_pages, dashboard_pages, on_behalf_pages, roster_api, roster_pages
 from web.ratelimit import RateLimiter
 from web.settings import Settings
 
@@ -196,6 +196,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         *api.routes,
         *pages.routes,
         *roster_pages.routes,
+        *roster_api.routes,
         *chat_pages.routes,
         *dashboard_pages.routes,
         *announcement_pages.routes,

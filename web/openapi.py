@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 from web import chat_api
 from web import schemas as sc
 from web.livechat import schemas as live
-from web.organizer import dashboard_pages
+from web.organizer import dashboard_pages, roster_api
 
 # (method, path, summary, request body, response body, success status, response is a list)
 OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
@@ -52,7 +52,7 @@ _MEDIA = {".ics": "text/calendar", ".csv": "text/csv"}
 
 
 def document() -> dict[str, Any]:
-    operations = OPERATIONS + live.OPERATIONS + chat_api.OPERATIONS + list(dashboard_pages.OPERATIONS)
+    operations = OPERATIONS + live.OPERATIONS + chat_api.OPERATIONS + list(dashboard_pages.OPERATIONS) + roster_api.OPERATIONS
     models = {m for op in operations for m in (op[3], op[4]) if m is not None} | {sc.ErrorOut}
     keyed, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
                                      ref_template="#/components/schemas/{model}")
