@@ -531,7 +531,8 @@ async def _talent(session: AsyncSession, ctx: actions.Context, inv: Invitation, 
             assert user is not None
     if user.id == inv.recruiter.id:
         raise Invalid("This is your own booking link.", code="own_link")
-    if timezone and not user.timezone and timefmt.is_valid_zone(timezone):
+    timezone = timefmt.canonical_zone(timezone) or ""  # a browser's name for it (Asia/Calcutta), as the zone list spells it
+    if timezone and not user.timezone:
         user.timezone = timezone
     event = inv.calendar.event
     member = await actions.participation(session, event.id, user.id)

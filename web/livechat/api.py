@@ -105,9 +105,7 @@ async def chat_config(call: ApiCall) -> Result:
         state = "open"
     else:
         state = "away" if job.when_unavailable != "none" else "unavailable"
-    tz = call.request.query_params.get("tz", "")
-    if not timefmt.is_valid_zone(tz):
-        tz = ""
+    tz = timefmt.canonical_zone(call.request.query_params.get("tz", "")) or ""  # the browser's name, as the zone list spells it
     qs = await jobs.questions(call.session, job.id)
     body = {
         "job": {"id": job.id, "title": job.title, "company": job.company, "location": job.location, "apply_url": job.apply_url or None,
