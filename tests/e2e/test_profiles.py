@@ -4,6 +4,8 @@ writing, and direct booking is explained. Screenshots on a desktop and a 390 px 
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -75,7 +77,15 @@ async def test_a_recruiter_finds_a_talent_by_skill_and_downloads_the_cv(demo_ser
         await tom.get_by_role("link", name="CV of Tom Talent").click()
     download = await info.value
     assert download.suggested_filename == "Tom Talent CV.pdf"
-    assert Path(await download.path()).read_bytes() == PDF
+    assert await asyncio.to_thread(Path(await download.path()).read_bytes) == PDF
+
+    # The chat with Tom shows his profile and the CV too.
+    await tom.get_by_role("link", name="View chat").click()
+    profile = recruiter.get_by_test_id("chat-profile")
+    await expect(profile.get_by_role("list", name="Skills").get_by_role("listitem")).to_have_text(["Python", "PostgreSQL", "FastAPI"])
+    await expect(profile.get_by_role("link", name="Download CV of Tom Talent")).to_have_attribute("href", re.compile(r"/talents/\d+/cv$"))
+    await shot(recruiter, "chat-profile")
+    await recruiter.go_back()
 
     # A skill chip filters too; another recruiter without a chat with Tom sees no CV link.
     await recruiter.get_by_role("navigation", name="Filter by skill").get_by_role("link", name="PostgreSQL").click()
