@@ -208,6 +208,23 @@ async def test_on_a_phone_the_talent_picks_a_day_then_a_slot_and_withdrawing_ask
         await tom.get_by_role("button", name="Undo: send the request again").click()
         await expect(tom.get_by_role("status")).to_contain_text("Request sent again.")
         await expect(tom.get_by_test_id("status")).to_have_text("Waiting for feedback")
+
+        # The list keeps the withdrawn request apart from the declined one, in the tabs and their counts.
+        await tom.goto(f"/events/{server.event_id}?tab=declined")
+        tabs = tom.get_by_role("navigation", name="Chat status")
+        await expect(tabs.get_by_role("link", name=re.compile(r"^Declined\b"))).to_contain_text("1")
+        await expect(tabs.get_by_role("link", name=re.compile(r"^Withdrawn"))).to_contain_text("1")
+        lena = tom.get_by_role("listitem").filter(has_text="Lena Novak")
+        await expect(lena).to_contain_text("Declined by Lena Novak")
+        await expect(tom.get_by_role("listitem").filter(has_text="Jonas Weber")).to_have_count(0)
+        await no_horizontal_scroll(tom)
+        await shot(tom, "phone-chats-declined")
+        await tabs.get_by_role("link", name=re.compile(r"^Withdrawn")).click()
+        jonas = tom.get_by_role("listitem").filter(has_text="Jonas Weber")
+        await expect(jonas).to_contain_text("Withdrawn by you")
+        await expect(jonas.locator(".badge")).to_have_text("Withdrawn")
+        await no_horizontal_scroll(tom)
+        await shot(tom, "phone-chats-withdrawn")
     finally:
         for context in made:
             await context.close()
