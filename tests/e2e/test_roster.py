@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions
 from scheduling.models import OutboxMessage, Participant
+from tests.e2e.a11y_axe import run_axe
 from tests.e2e.conftest import LiveServer, NewContext
 from web import demo
 
@@ -92,6 +93,7 @@ async def test_organizer_imports_three_hundred_people_all_or_nothing(demo_server
     await expect(page.locator("table.preview tr.bad")).to_have_count(1)
     await page.screenshot(path=str(SHOTS / "roster-preview-error-desktop.png"), full_page=False)
     assert await people_count(demo_server) == before
+    assert await run_axe(page, "import preview with a problem") == []
 
     # The fixed file: every row ready, the new company named, then one click imports them all.
     await problems.get_by_label("Fixed CSV file").set_input_files({"name": "guests.csv", "mimeType": "text/csv", "buffer": roster_csv(bad_row=False)})
@@ -99,6 +101,7 @@ async def test_organizer_imports_three_hundred_people_all_or_nothing(demo_server
     await expect(page.get_by_role("heading", name="300 people ready to import")).to_be_visible()
     await expect(page.locator("section.ready")).to_contain_text("1 new company will be created: Quartz Labs")
     await page.screenshot(path=str(SHOTS / "roster-preview-ready-desktop.png"), full_page=False)
+    assert await run_axe(page, "import preview, ready") == []
     started = time.perf_counter()
     await page.get_by_role("button", name="Import all 300").click()
     await expect(page.get_by_role("status").filter(has_text="Imported 300 people")).to_be_visible()
@@ -126,6 +129,7 @@ async def test_organizer_imports_three_hundred_people_all_or_nothing(demo_server
     await page.goto(f"/events/{demo_server.event_id}/manage")
     await page.screenshot(path=str(SHOTS / "roster-manage-desktop.png"), full_page=True)
     await page.screenshot(path=str(SHOTS / "roster-manage-desktop-top.png"))
+    assert await run_axe(page, "manage with 313 people") == []
 
     # A second import of the same file is refused whole: everyone is already in the event.
     await page.get_by_role("link", name="Import people").click()
@@ -146,6 +150,7 @@ async def test_people_list_on_a_phone_keeps_words_whole(demo_server: LiveServer,
     assert broken == [], f"words split across lines: {broken}"
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
     await page.screenshot(path=str(SHOTS / "roster-manage-phone.png"), full_page=True)
+    assert await run_axe(page, "manage on a phone") == []
     await page.locator("#people").screenshot(path=str(SHOTS / "roster-people-phone.png"))
     # A person's page and the sign-in link to copy, on the phone too.
     await table.get_by_role("link", name="Tom Talent", exact=True).click()
@@ -156,6 +161,16 @@ async def test_people_list_on_a_phone_keeps_words_whole(demo_server: LiveServer,
     assert value.startswith(f"{demo_server.base_url}/login/link/")
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
     await page.screenshot(path=str(SHOTS / "roster-person-phone.png"), full_page=True)
+    assert await run_axe(page, "a person, with a link to copy") == []
+    # A company's page, and the refusal to remove it while it has recruiters.
+    await page.get_by_role("link", name="Back to people").click()
+    await page.get_by_role("link", name="Northwind Robotics").first.click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Northwind Robotics")
+    await expect(page.get_by_text("Northwind Robotics still has 2 recruiters.")).to_be_visible()
+    assert await run_axe(page, "a company") == []
+    await page.screenshot(path=str(SHOTS / "roster-company-phone.png"), full_page=True)
+    await page.goto(f"/events/{demo_server.event_id}/manage/import")
+    assert await run_axe(page, "import form") == []
     # The copied link signs in as Tom, once.
     guest = await (await new_context(**PHONE)).new_page()
     await guest.goto(value)

@@ -178,6 +178,7 @@ async def test_size_and_row_limits_are_clear(client: httpx.AsyncClient, engine: 
     r = await client.post(f"/events/{w.event_id}/manage/import",
                           data={"csrf": csrf_of(page.text), "kind": "people", "op": "preview", "text": "name,email\nA,a@x.test\n"})
     assert r.status_code == 422 and "The header has no role column" in r.text
+    assert "<details open><summary>Or fix the rows here</summary>" in r.text and "name,email\nA,a@x.test\n</textarea>" in r.text
     r = await client.post(f"/events/{w.event_id}/manage/import", data={"csrf": csrf_of(page.text), "kind": "people", "op": "preview", "text": ""})
     assert r.status_code == 422 and "Choose a CSV file or paste its rows" in r.text
 
@@ -320,6 +321,11 @@ async def test_manage_forms_keep_what_was_typed_and_name_the_field(client: httpx
                                               "starts_date": "2026-09-01", "starts_time": "09:00", "ends_date": "2026-09-02", "ends_time": "17:00",
                                               "slot_minutes": "30"})
         assert r.status_code == 422 and "Time zone: pick the event&#39;s time zone from the list." in r.text and 'value="Autumn Days"' in r.text
+        r = await admin.post("/events", data={"csrf": csrf_of(form.text), "name": "Autumn Days", "timezone": "Europe/Berlin",
+                                              "starts_date": "2026-09-01", "starts_time": "09:00", "ends_date": "2026-09-02", "ends_time": "17:00",
+                                              "slot_minutes": "30", "requests_by": "both"})
+        assert r.status_code == 303 and r.headers["location"].endswith("/manage")
+        assert "Event created. Add companies and people next." in (await admin.get(r.headers["location"])).text
 
 
 async def test_two_companies_with_one_name_are_refused(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:

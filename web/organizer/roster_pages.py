@@ -309,11 +309,13 @@ async def _import_post(request: Request, session: AsyncSession, user: User, form
                 parts.append(f"{done.new_companies} new compan{'ies' if done.new_companies != 1 else 'y'} created.")
             flash(request, " ".join(parts))
         return f"/events/{event_id}/manage"
+    upload = form.get("file")
+    pasted = not (isinstance(upload, UploadFile) and upload.filename)
     text = await _read_upload(form)
     event, member, ectx = await _event_ctx(session, request, user)
     result = await roster.preview(session, user, event_id, kind, text)
     return render(request, "organizer/roster_preview.html", user, status=200 if result.ok else 422, kind=kind, preview=result, text=text,
-                  error="", nav="manage", **ectx)
+                  pasted=pasted, error="", nav="manage", **ectx)
 
 
 async def _import_again(request: Request, session: AsyncSession, user: User, form: FormData, err: DomainError) -> Response:
@@ -323,7 +325,7 @@ async def _import_again(request: Request, session: AsyncSession, user: User, for
     kind = _kind(_s(form, "kind"))
     if isinstance(err, roster.ImportRefused):
         return render(request, "organizer/roster_preview.html", user, status=409, kind=kind, preview=err.preview, text=_s(form, "text"),
-                      error=err.message, nav="manage", **ctx)
+                      pasted=False, error=err.message, nav="manage", **ctx)
     text = _s(form, "text") if len(_s(form, "text")) <= roster.MAX_BYTES else ""
     return render(request, "organizer/roster_import.html", user, status=status_for(err), kind=kind, text=text, error=err.message,
                   columns=roster.COLUMNS, limits=roster, nav="manage", **ctx)
