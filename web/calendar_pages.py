@@ -394,7 +394,7 @@ async def calendar_post(request: Request) -> Response:  # noqa: PLR0911 -- one e
                     ctx = await _calendar_ctx(
                         session, request, user, error=err.message, error_field=FIELD_OF.get(err.code, "") or ("settings" if op == "settings" else ""),
                         form=_add_form(form, tz, event) if op == "add" else None,
-                        settings={k: str(form.get(k, ""))[:5000] for k in ("booking_mode", "ideal_candidate", "custom_question")}
+                        settings={k: str(form.get(k, ""))[:20000] for k in ("booking_mode", "ideal_candidate", "custom_question")}
                         if op == "settings" else None,
                     )
                 except DomainError as err2:

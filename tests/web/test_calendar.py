@@ -309,6 +309,13 @@ async def test_booking_settings_still_save_and_keep_what_was_typed_on_error(clie
     r = await cal.post(op="settings", booking_mode="sometimes", ideal_candidate="Go people", custom_question="Why Go?")
     assert r.status_code == 422 and "Booking mode must be selective or direct." in r.text
     assert "Go people</textarea>" in r.text and 'value="Why Go?"' in r.text
+    # Too long: refused in words, never cut, and all of it is still in the form.
+    question = "Why " + "really " * 100 + "Go?"
+    r = await cal.post(op="settings", booking_mode="selective", ideal_candidate="Go people", custom_question=question)
+    assert r.status_code == 422 and "question to talents" in r.text and f'value="{question}"' in r.text
+    async with sm() as s:
+        member = (await s.execute(select(Participant).where(Participant.user_id == w.recruiters[0].id))).scalar_one()
+        assert (member.booking_mode, member.custom_question) == ("direct", "Why Rust?")
 
 
 async def test_only_the_recruiter_sees_the_calendar(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
