@@ -48,10 +48,13 @@ async def test_organizer_moves_a_chat_and_both_get_the_new_invite(client: httpx.
     assert "Organizer actions" in chat_page.text and f'href="/chats/{chat_id}/organize#move"' in chat_page.text
     page = await client.get(f"/chats/{chat_id}/organize")
     assert page.status_code == 200 and "Move to another time" in page.text
-    starts = re.findall(r'name="start" value="([^"]+)"', page.text)
+    starts = re.findall(r'<option value="(20[^"]+)"', page.text)
     assert first.isoformat() not in starts  # the chat's own time is not offered
     new = first + SLOT
     assert new.isoformat() in starts
+    # No time chosen: refused in words, nothing changed.
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": "", "reason": "Clash"})
+    assert r.status_code == 422 and "Choose the new time, or to release the slot." in r.text and ">Clash</textarea>" in r.text
     r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": new.isoformat(),
                                                                         "reason": "The recruiter has a clash"})
     assert r.status_code == 303 and r.headers["location"] == f"/chats/{chat_id}"
@@ -148,6 +151,13 @@ async def test_refused_move_keeps_the_reason(client: httpx.AsyncClient, engine: 
                                                                         "reason": "My carefully written reason"})
     assert r.status_code == 409 and "just taken" in r.text and "My carefully written reason" in r.text
     assert new.isoformat() not in r.text  # the taken slot is no longer offered
+    # Releasing the slot instead: back to scheduling, both told.
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(r.text), "start": "release", "reason": "Later"},
+                          follow_redirects=True)
+    assert "The slot is released; both people were told" in r.text
+    async with sm() as s:
+        chat = await s.get(ChatRequest, chat_id)
+        assert chat is not None and chat.status == "accepted" and chat.starts_at is None
 
 
 async def test_organizer_chat_header_keeps_each_person_apart(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:

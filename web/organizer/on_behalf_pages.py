@@ -59,8 +59,10 @@ async def organize_page(request: Request, session: AsyncSession, user: User) -> 
 
 def _start(raw: str) -> dt.datetime | None:
     raw = raw.strip()
-    if not raw:
+    if raw == "release":
         return None
+    if not raw:
+        raise Invalid("Choose the new time, or to release the slot.")
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
