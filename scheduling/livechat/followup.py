@@ -231,7 +231,8 @@ async def transcript_text(session: AsyncSession, chat: LiveChat, tz: str | None)
             continue
         text = str(e.body.get("text", ""))
         first, *rest = text.splitlines() or [""]
-        lines.append(f"[{e.at.astimezone(zone):%d %b %H:%M}] {_who(e, chat.candidate_name)}: {first}")
+        local = e.at.astimezone(zone)
+        lines.append(f"[{local:%d %b %H:%M} {timefmt.zone_label(local)}] {_who(e, chat.candidate_name)}: {first}")
         lines += [f"    {line}" for line in rest]
     return "\n".join(lines)
 
