@@ -55,6 +55,14 @@ async def may_read(session: AsyncSession, chat: ChatRequest, user: User) -> bool
     return member is not None and member.role == Role.ORGANIZER.value
 
 
+async def recorded_among(session: AsyncSession, chat_ids: list[int]) -> set[int]:
+    """Which of these chats have an outcome (for lists; says nothing of what it holds)."""
+    if not chat_ids:
+        return set()
+    rows = await session.execute(select(ChatOutcome.chat_request_id).where(ChatOutcome.chat_request_id.in_(set(chat_ids))))
+    return set(rows.scalars().all())
+
+
 async def view(session: AsyncSession, user: User, chat_id: int, *, now: dt.datetime) -> OutcomeView:
     """The outcome of a chat the user may read. Strangers get not-found; the talent of the chat is refused."""
     chat = await actions.load_chat(session, chat_id, user)

@@ -43,8 +43,11 @@ async def event_home(request: Request, session: AsyncSession, user: User) -> Res
     elif who == "received":
         views = [v for v in views if v.chat.sender_id != user.id]
     closed = [v.chat.id for v in views if v.chat.status in ("declined", "cancelled")]
+    # Which held chats have an outcome: for their recruiter and the organizers only (the talent never learns of it).
+    readers = [v.chat.id for v in views if v.chat.status == "completed" and (v.chat.recruiter_id == user.id or ctx["role"] in ("organizer", "admin"))]
     return render(request, "chats.html", user, tab=tab, tabs=TAB_LABELS, counts=counts, views=views, who=who, nav="chats",
-                  closings=await queries.closings(session, closed), closing_label=closing_label, **ctx)
+                  closings=await queries.closings(session, closed), closing_label=closing_label,
+                  outcome_readers=set(readers), with_outcome=await outcomes.recorded_among(session, readers), **ctx)
 
 
 def closing_label(chat: ChatRequest, closing: queries.Closing | None, viewer: User) -> str:

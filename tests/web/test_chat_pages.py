@@ -164,7 +164,7 @@ async def test_withdrawing_asks_for_confirmation_and_can_be_undone(client: httpx
     page = (await client.get(f"/chats/{chat.id}")).text
     # The withdraw button sits inside a closed <details>: the first click only opens the confirmation.
     block = re.search(r'<details class="confirm" data-testid="withdraw">(.*?)</details>', page, re.S)
-    assert block and "Yes, withdraw request" in block.group(1) and 'action="/chats/%d/cancel"' % chat.id in block.group(1)
+    assert block and "Yes, withdraw request" in block.group(1) and f'action="/chats/{chat.id}/cancel"' in block.group(1)
     outside = page.replace(block.group(0), "")
     assert f'action="/chats/{chat.id}/cancel"' not in outside
     assert await used() == 1

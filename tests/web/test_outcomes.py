@@ -152,7 +152,7 @@ async def test_outcome_form_on_the_chat_page(client: httpx.AsyncClient, engine: 
     assert chat.starts_at is not None
     await sign_in(client, "rec0@example.test")
     before = (await client.get(f"/chats/{chat.id}")).text
-    assert "Once the chat has started you can record" in before and 'action="/chats/%d/outcome"' % chat.id not in before
+    assert "Once the chat has started you can record" in before and f'action="/chats/{chat.id}/outcome"' not in before
 
     clock.now = chat.starts_at + dt.timedelta(minutes=25)
     page = (await client.get(f"/chats/{chat.id}")).text
@@ -195,3 +195,26 @@ async def test_outcome_form_on_the_chat_page(client: httpx.AsyncClient, engine: 
     async with sm() as s:
         stored = (await s.execute(select(ChatOutcome))).scalar_one()
         assert stored.notes == notes and stored.rating == 5 and stored.recorded_by_id == w.recruiters[0].id
+
+
+async def test_completed_tab_says_which_chats_have_an_outcome_but_not_to_the_talent(client: httpx.AsyncClient, engine: AsyncEngine,
+                                                                                     clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now)
+    chat = await confirmed_chat(sm, w, clock.now)
+    assert chat.ends_at is not None
+    clock.now = chat.ends_at + dt.timedelta(minutes=30)
+    async with sm() as s, s.begin():
+        await actions.complete_due(s, actions.Context(now=clock.now))
+    await sign_in(client, "rec0@example.test")
+    listing = (await client.get(f"/events/{w.event_id}?tab=completed")).text
+    assert f'<a href="/chats/{chat.id}#outcome">Record the outcome</a>' in listing
+    await client.put(f"/api/v1/chats/{chat.id}/outcome", headers=await token(client, "rec0@example.test"), json=GOOD)
+    assert "Outcome recorded" in (await client.get(f"/events/{w.event_id}?tab=completed")).text
+    client.cookies.clear()
+    await sign_in(client, "org@example.test")
+    assert "Outcome recorded" in (await client.get(f"/events/{w.event_id}?tab=completed")).text
+    client.cookies.clear()
+    await sign_in(client, "tal0@example.test")
+    talent_list = (await client.get(f"/events/{w.event_id}?tab=completed")).text
+    assert f'data-chat-id="{chat.id}"' in talent_list and "outcome" not in talent_list.lower()
