@@ -7,11 +7,15 @@ is frozen on Monday 07:00 there. Every demo recruiter starts with 09:00-12:00 an
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling import actions
+from scheduling.models import Event
 from tests.e2e.a11y_axe import run_axe
 from tests.e2e.conftest import LiveServer, NewContext
 from tests.e2e.test_chat_flow import event_nav, no_horizontal_scroll, open_as, shot
@@ -24,8 +28,8 @@ KOFI = "kofi@demo.fairmeet.test"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 
 
-def grid(page: Page):  # type: ignore[no-untyped-def]
-    return page.get_by_role("group", name="Availability and booked chats, Europe/Berlin")
+def grid(page: Page, zone: str = "Europe/Berlin"):  # type: ignore[no-untyped-def]
+    return page.get_by_role("group", name=f"Availability and booked chats, {zone}")
 
 
 async def test_recruiter_sets_a_recurring_window_and_a_talent_books_from_it(demo_server: LiveServer, new_context: NewContext) -> None:
@@ -117,3 +121,37 @@ async def test_the_calendar_is_a_day_view_on_a_phone(demo_server: LiveServer, ne
     await chat.scroll_into_view_if_needed()
     await aisha.screenshot(path="/tmp/e2e-shots/calendar-phone-tuesday-screen.png")  # what the phone's screen shows, at full size
     assert await run_axe(aisha, "my calendar, phone") == []
+
+
+async def test_a_long_event_in_another_zone_pages_by_week_and_says_which_zone(demo_server: LiveServer, new_context: NewContext) -> None:
+    """Rita works from New York on the Berlin event, made twelve days long: weeks to page through, one zone on the page
+    (hers, as the footer says), and the event's zone offered for typing times."""
+    async def lengthen(session: AsyncSession, ctx: actions.Context) -> None:
+        event = await session.get(Event, demo_server.event_id)
+        assert event is not None
+        event.ends_at = event.starts_at + dt.timedelta(days=12)
+
+    await demo_server.run(lengthen)
+    rita = await open_as(new_context, "recruiter@demo.fairmeet.test", timezone_id="America/New_York", viewport={"width": 1280, "height": 900})
+    await rita.goto(f"/events/{demo_server.event_id}/profile")
+    ny = grid(rita, "America/New_York")
+    await expect(rita.get_by_text("All times on this page are in America/New_York, your zone (the event runs in Europe/Berlin).")).to_be_visible()
+    await expect(rita.locator("footer")).to_contain_text("America/New_York")
+    await expect(rita.get_by_role("heading", name=re.compile(r"^Week 1 of 2: Sun 06 – Sat 12 Jan 2030$"))).to_be_visible()
+    # The demo's 09:00 Berlin is 03:00 in New York.
+    await expect(ny.locator(".cal-block.window").first).to_contain_text("03:00–06:00")
+    await rita.get_by_label("Zone").select_option("Europe/Berlin")
+    await rita.get_by_label("From", exact=True).fill("18:00")
+    await rita.get_by_label("To", exact=True).fill("19:00")
+    await rita.get_by_label("Monday to Friday").check()
+    await rita.get_by_role("button", name="Add availability").click()
+    await expect(rita.get_by_role("status")).to_contain_text(
+        "Added 18:00–19:00 on 10 days: Mon 07, Tue 08, Wed 09, Thu 10, Fri 11, Mon 14, Tue 15, Wed 16, Thu 17, Fri 18 Jan (20 new slots).")
+    await expect(rita.get_by_role("status")).to_contain_text("(Times read in Europe/Berlin.)")
+    # 18:00 in Berlin is 12:00 in New York.
+    await expect(ny.get_by_text("12:00–13:00")).to_have_count(5)  # Mon 07 to Fri 11, the weekdays of the first week
+    await shot(rita, "calendar-desktop-new-york")
+    await rita.get_by_role("navigation", name="Weeks").get_by_role("link", name="Next week").click()
+    await expect(rita.get_by_role("heading", name=re.compile(r"^Week 2 of 2: "))).to_be_visible()
+    await shot(rita, "calendar-desktop-new-york-week-2")
+    assert await run_axe(rita, "my calendar, another zone, week 2") == []
