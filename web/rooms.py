@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from media.turn import ice_servers
-from scheduling import conversations, queries, rooms, timefmt
+from scheduling import actions, conversations, queries, rooms, timefmt
 from scheduling.conversations import Append
 from scheduling.errors import Conflict, DomainError
 from scheduling.logwriter import Busy, LogWriter
@@ -81,7 +81,11 @@ async def room_page(request: Request, session: AsyncSession, user: User) -> Resp
     try:
         access = await rooms.room_access(session, chat_id, user, now=r.clock(), grace=_grace(r.settings))
     except Conflict as err:
-        return render(request, "room_closed.html", user, status=409, message=err.message, code=err.code, chat_id=chat_id)
+        opens_at = None
+        if err.code == "room_not_open":  # say when, in the viewer's zone, as the Join button did
+            chat = await actions.load_chat(session, chat_id, user)
+            opens_at = rooms.window(chat, await actions.get_event(session, chat.event_id), _grace(r.settings))[0]
+        return render(request, "room_closed.html", user, status=409, message=err.message, code=err.code, chat_id=chat_id, opens_at=opens_at)
     view = await queries.chat_view(session, access.chat)
     company: Company | None = view.company
     other = view.recruiter if user.id == access.chat.talent_id else view.talent

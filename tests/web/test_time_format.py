@@ -193,6 +193,8 @@ async def test_join_says_when_the_room_opens_and_is_the_primary_action_only_then
         html = (await client.get(url)).text
         assert _join(html) == "btn join join-wait | Room opens at 01:55 CET", url
         assert 'data-opens-at="2026-03-21T00:55:00+00:00"' in html and 'data-server-now="2026-03-20T08:00:00+00:00"' in html
+    early = await client.get(f"/chats/{chat.id}/room")  # clicked anyway: the room's page says when, the same way
+    assert early.status_code == 409 and '<strong data-testid="opens-at">It opens at 01:55 CET</strong> (Sat 21 Mar 2026)' in early.text
     clock.now = dt.datetime(2026, 3, 21, 0, 54, 59, tzinfo=dt.UTC)
     assert _join((await client.get(urls[0])).text).startswith("btn join join-wait")
     clock.now = dt.datetime(2026, 3, 21, 0, 55, tzinfo=dt.UTC)  # the server's clock says the room is open
