@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import actions, conversations
 from scheduling.models import ChatOutcome, ChatRequest
 from scheduling.rooms import room_key
+from tests.e2e.a11y_axe import run_axe
 from tests.e2e.conftest import NOW, TZ, LiveServer
 from tests.e2e.test_chat_flow import PASSWORD, chat_id, no_horizontal_scroll, page_heading, shot
 from tests.live import serve
@@ -118,6 +119,7 @@ async def test_recruiter_records_the_outcome_the_talent_never_sees_it_and_both_r
         await outcome.get_by_label("Next step").select_option("Interview")
         await outcome.get_by_label("Notes").fill("Sharp front-end eye; wants more backend. Book a technical interview.")
         await shot(aisha, "outcome-form-recruiter")
+        assert await run_axe(aisha, "held chat, recruiter (outcome form, transcript)") == []
         await outcome.get_by_role("button", name="Save outcome").click()
         await expect(aisha.get_by_role("status")).to_have_text("Outcome saved.")
         await aisha.reload()
@@ -146,6 +148,7 @@ async def test_recruiter_records_the_outcome_the_talent_never_sees_it_and_both_r
         await expect(tom.get_by_text("Interview", exact=True)).to_have_count(0)
         await no_horizontal_scroll(tom)
         await shot(tom, "phone-chat-transcript-talent")
+        assert await run_axe(tom, "held chat, talent on a phone (transcript)") == []
         response = await tom.context.request.get(f"/api/v1/chats/{chat}/outcome")
         assert response.status == 401  # the API takes a token, never the page's cookie
 
@@ -157,6 +160,7 @@ async def test_recruiter_records_the_outcome_the_talent_never_sees_it_and_both_r
         await expect(facts).to_contain_text("Interview")
         await expect(olga.get_by_role("button", name="Save outcome")).to_have_count(0)
         await shot(olga, "outcome-organizer")
+        assert await run_axe(olga, "held chat, organizer (outcome read-only)") == []
     finally:
         for context in made:
             await context.close()
@@ -187,6 +191,7 @@ async def test_on_a_phone_the_talent_picks_a_day_then_a_slot_and_withdrawing_ask
         await expect(tuesday.locator("legend")).to_contain_text("08")
         await no_horizontal_scroll(tom)
         await shot(tom, "phone-slot-picker-tuesday")
+        assert await run_axe(tom, "slot picker by day, phone") == []
         await tuesday.get_by_text("10:00–10:20").click()
         await tom.get_by_role("button", name="Confirm 1-1 Chat").click()
         await expect(tom.get_by_test_id("status")).to_have_text("Confirmed")
@@ -200,11 +205,13 @@ async def test_on_a_phone_the_talent_picks_a_day_then_a_slot_and_withdrawing_ask
         await expect(tom.get_by_test_id("status")).to_have_text("Waiting for feedback")
         await no_horizontal_scroll(tom)
         await shot(tom, "phone-withdraw-confirm")
+        assert await run_axe(tom, "withdraw confirmation, phone") == []
         await confirm.click()
         await expect(tom.get_by_role("status")).to_contain_text("Request withdrawn.")
         await expect(tom.get_by_test_id("status")).to_have_text("Withdrawn")
         await expect(tom.get_by_test_id("closed-by")).to_contain_text("Withdrawn by you")
         await shot(tom, "phone-withdrawn-undo")
+        assert await run_axe(tom, "withdrawn request with undo, phone") == []
         await tom.get_by_role("button", name="Undo: send the request again").click()
         await expect(tom.get_by_role("status")).to_contain_text("Request sent again.")
         await expect(tom.get_by_test_id("status")).to_have_text("Waiting for feedback")
@@ -225,6 +232,7 @@ async def test_on_a_phone_the_talent_picks_a_day_then_a_slot_and_withdrawing_ask
         await expect(jonas.locator(".badge")).to_have_text("Withdrawn")
         await no_horizontal_scroll(tom)
         await shot(tom, "phone-chats-withdrawn")
+        assert await run_axe(tom, "chat list, withdrawn tab, phone") == []
     finally:
         for context in made:
             await context.close()
