@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from scheduling import actions
+from scheduling import actions, slot_watch
 from scheduling.db import create_sessionmaker
-from scheduling.models import Availability, Participant
+from scheduling.models import Availability, OutboxMessage, Participant, SlotWatch
 from tests.factories import PASSWORD, World, make_world
 from tests.web.conftest import FakeClock, token
 
@@ -247,6 +247,23 @@ async def test_two_additions_at_once_both_stay(client: httpx.AsyncClient, engine
     assert await windows(sm, w) == [(utc(2026, 3, 10, 8 + 2 * i), utc(2026, 3, 10, 9 + 2 * i)) for i in range(4)]
 
 
+async def test_new_availability_tells_a_talent_waiting_for_a_slot(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """A talent whose accepted chat found no slot is told once the recruiter adds a window from this page."""
+    sm, w, cal = await setup(client, engine, clock, starts_at=utc(2026, 3, 9, 23), days=1)
+    ctx = actions.Context(now=clock.now)
+    async with sm() as s, s.begin():
+        chat = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id)
+        await actions.accept(s, ctx, w.recruiters[0], chat.id)
+        await slot_watch.arm(s, chat, clock.now)  # the talent looked for a time and found none
+    r = await cal.add("09:00", "10:00")
+    assert "Added 09:00–10:00 on 1 day" in text_of(r.text)
+    async with sm() as s:
+        watch = await s.get(SlotWatch, chat.id)
+        assert watch is not None and watch.notified_at is not None
+        mails = (await s.execute(select(OutboxMessage).where(OutboxMessage.to_email == "tal0@example.test"))).scalars().all()
+        assert any("Rita Recruiter 0" in m.body_text and "09:00" in m.body_text for m in mails), [m.subject for m in mails]
+
+
 # --------------------------------------------------------------------------- the grid
 
 
@@ -289,6 +306,7 @@ async def test_long_events_page_by_week(client: httpx.AsyncClient, engine: Async
     sm, w, cal = await setup(client, engine, clock, starts_at=utc(2026, 3, 22, 23), days=10)  # Mon 23 Mar 00:00 to Thu 02 Apr 01:00 (summer time)
     words = text_of((await cal.page()).text)
     assert "Week 1 of 2: Mon 23 – Sun 29 Mar 2026" in words
+    assert "Week 1 of 2" in text_of((await cal.page(day="not-a-day")).text)  # a day it can't read shows the first week
     page = (await cal.page(day="2026-03-31")).text
     assert "Week 2 of 2: Mon 30 Mar – Thu 02 Apr 2026" in text_of(page) and 'href="?day=2026-03-23"' in page
     # Weekdays can be chosen once the event is longer than a week.
