@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions, queries
@@ -25,6 +26,15 @@ def can_resend(chat: ChatRequest, closing: queries.Closing | None, user: User, n
         closing is not None and closing.withdrawn(chat) and user.id == chat.sender_id
         and now - chat.updated_at < UNDO_WINDOW
     )
+
+
+async def pair_has_open_request(session: AsyncSession, chat: ChatRequest) -> bool:
+    """Another request between the same two people is open (sent again already, or sent anew)."""
+    stmt = select(ChatRequest.id).where(
+        ChatRequest.event_id == chat.event_id, ChatRequest.talent_id == chat.talent_id, ChatRequest.recruiter_id == chat.recruiter_id,
+        ChatRequest.status.in_((S.PENDING.value, S.ACCEPTED.value, S.CONFIRMED.value)),
+    ).limit(1)
+    return (await session.execute(stmt)).first() is not None
 
 
 async def resend(session: AsyncSession, ctx: actions.Context, user: User, chat_id: int) -> ChatRequest:

@@ -81,12 +81,13 @@ async def _chat_context(request: Request, session: AsyncSession, user: User, cha
     other_member = await actions.participation(session, event.id, other.id)
     closing = (await queries.closings(session, [chat.id])).get(chat.id) if chat.status in ("declined", "cancelled") else None
     outcome = await outcomes.view(session, user, chat.id, now=now) if await outcomes.may_read(session, chat, user) else None
+    can_resend = withdrawals.can_resend(chat, closing, user, now) and not await withdrawals.pair_has_open_request(session, chat)
     return {
         "event": event, "member": member, "role": member.role if member else "admin", "view": view, "chat": chat, "other": other,
         "other_member": other_member, "slot_days": slot_days, "picked_day": picked_day, "history": await queries.history(session, chat.id),
         "is_party": is_party, "is_sender": user.id == chat.sender_id, "quota": queries.quota(event, member), "nav": "chats",
         "back_tab": STATUS_TAB.get(chat.status, "requests"), "closing": closing, "closing_label": closing_label(chat, closing, user),
-        "can_resend": withdrawals.can_resend(chat, closing, user, now), "resend_minutes": int(withdrawals.UNDO_WINDOW.total_seconds() // 60),
+        "can_resend": can_resend, "resend_minutes": int(withdrawals.UNDO_WINDOW.total_seconds() // 60),
         "outcome": outcome, "outcome_form": _outcome_form(outcome.outcome) if outcome else None, "outcome_error": "",
         "transcript": await transcripts.transcript(session, chat, now=now), "now": now,
         "started": chat.starts_at is not None and chat.starts_at <= now,

@@ -182,6 +182,8 @@ async def test_withdrawing_asks_for_confirmation_and_can_be_undone(client: httpx
         again = await s.get(ChatRequest, new_id)
         assert again is not None and again.status == "pending" and again.message == "About the robots role"
     assert await used() == 1
+    # The first request no longer offers the undo: the pair has an open request again.
+    assert "Undo: send the request again" not in (await client.get(f"/chats/{chat.id}")).text
 
     # Withdrawn again, but the undo is too late now.
     page = (await client.get(f"/chats/{new_id}")).text
