@@ -3,19 +3,28 @@ a chat the organizer moves on its people's behalf, with both people's new invite
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from playwright.async_api import Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.e2e.a11y_axe import run_axe
 from tests.e2e.conftest import LiveServer, NewContext
-from tests.e2e.test_chat_flow import MARCO, TALENT_TOM, chat_id, event_nav, no_horizontal_scroll, open_as, page_heading, shot
+from tests.e2e.test_chat_flow import MARCO, TALENT_KOFI, TALENT_TOM, chat_id, event_nav, no_horizontal_scroll, open_as, page_heading, shot
 from web import demo
 
 pytestmark = pytest.mark.e2e
 
 AISHA = "aisha@demo.fairmeet.test"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+
+
+async def no_axe_violations(page: Page, where: str) -> None:
+    """axe-core finds no serious or critical WCAG 2.2 A/AA violation on the page as it is now."""
+    found = await run_axe(page, where)
+    assert not found, "\n".join(str(v) for v in found)
 
 
 async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server: LiveServer, new_context: NewContext) -> None:
@@ -33,6 +42,7 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     await expect(org.get_by_test_id("recruiters").get_by_role("rowheader", name="Aisha Khan")).to_be_visible()
     await expect(org.get_by_test_id("talents-without-chat")).to_contain_text("Kofi Mensah")
     await shot(org, "event-ops-dashboard-desktop")
+    await no_axe_violations(org, "dashboard")
     async with org.expect_download() as info:
         await org.get_by_role("link", name="Export all chats (CSV)").click()
     download = await info.value
@@ -49,6 +59,7 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     await expect(org.get_by_role("status")).to_contain_text("5 people were emailed")
     await expect(org.get_by_test_id("announcements")).to_contain_text("Coffee corner opens at 08:30")
     await shot(org, "event-ops-announcements-desktop")
+    await no_axe_violations(org, "announcements")
 
     # A talent sees it on the event pages, on a phone, and can hide it (remembered in that browser).
     tom = await open_as(new_context, TALENT_TOM, **PHONE)
@@ -57,6 +68,7 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     await expect(banner).to_contain_text("bring pastries")
     await no_horizontal_scroll(tom)
     await shot(tom, "event-ops-announcement-phone")
+    await no_axe_violations(tom, "a talent's page with an announcement (phone)")
     await tom.goto("/mailbox")
     await expect(tom.get_by_text("Fairmeet Demo Hiring Days: Coffee corner opens at 08:30")).to_be_visible()
     await tom.go_back()
@@ -77,6 +89,7 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     await expect(page_heading(org_phone)).to_have_text("Dashboard")
     await no_horizontal_scroll(org_phone)
     await shot(org_phone, "event-ops-dashboard-phone")
+    await no_axe_violations(org_phone, "dashboard (phone)")
 
 
 async def _mail(page: Page, subject: str) -> None:
@@ -97,9 +110,12 @@ async def test_organizer_moves_a_chat_and_both_people_get_the_invite(demo_server
     await expect(org.get_by_test_id("talent-line")).to_have_text("Talent: Tom Talent · Backend developer, 3 years of Python")
     await expect(org.get_by_test_id("recruiter-line")).to_have_text("Recruiter: Aisha Khan · Bluefin Health")
     before = (await org.get_by_test_id("when").inner_text()).strip()
+    await shot(org, "event-ops-chat-organizer-desktop")
+    await no_axe_violations(org, "chat page with organizer actions")
     await org.get_by_role("link", name="Reschedule for them").click()
     await expect(page_heading(org)).to_have_text("Change this chat for its people")
     await shot(org, "event-ops-on-behalf-desktop")
+    await no_axe_violations(org, "change a chat for its people")
     move = org.locator("#move")
     await move.get_by_label("New time").select_option(index=2)  # after "Choose a time…" and "None: release the slot"
     await move.get_by_label("Reason").fill("Aisha's panel runs late")
@@ -124,3 +140,46 @@ async def test_organizer_moves_a_chat_and_both_people_get_the_invite(demo_server
     await expect(page_heading(org_phone)).to_be_visible()
     await no_horizontal_scroll(org_phone)
     await shot(org_phone, "event-ops-on-behalf-phone")
+    await no_axe_violations(org_phone, "change a chat for its people (phone)")
+
+
+async def test_a_talent_is_told_on_the_page_and_by_mail_when_a_slot_opens(demo_server: LiveServer, new_context: NewContext) -> None:
+    """Marco's only slot goes to Kofi; Tom (accepted by Marco in the demo) finds none, then sees one open when Kofi cancels."""
+    from scheduling import actions
+    from scheduling.models import User
+
+    marco, kofi = await demo_server.user(MARCO), await demo_server.user(TALENT_KOFI)
+    slot_start = dt.datetime(2030, 1, 8, 9, 0, tzinfo=dt.UTC)  # Tue 08 Jan, 10:00 in Berlin (Tom is with Aisha at 09:00)
+
+    async def one_slot_for_kofi(session: AsyncSession, ctx: actions.Context) -> int:
+        rec = await session.get(User, marco.id)
+        talent = await session.get(User, kofi.id)
+        assert rec is not None and talent is not None
+        await actions.set_recruiter_profile(session, rec, demo_server.event_id, rec.id, booking_mode="selective", custom_question="",
+                                            ideal_candidate="", availability=[actions.Window(slot_start, slot_start + dt.timedelta(minutes=20))])
+        chat = await actions.send_request(session, ctx, talent, demo_server.event_id, recruiter_id=rec.id, answer="A sorting robot")
+        await actions.accept(session, ctx, rec, chat.id)
+        await actions.book(session, ctx, talent, chat.id, slot_start)
+        return chat.id
+
+    kofi_chat = await demo_server.run(one_slot_for_kofi)
+    tom_chat = await chat_id(demo_server, TALENT_TOM, MARCO)
+    tom = await open_as(new_context, TALENT_TOM, **PHONE)
+    await tom.goto(f"/chats/{tom_chat}")
+    await expect(tom.get_by_test_id("slot-watch")).to_contain_text("As soon as a time with Marco Silva opens up")
+    await no_horizontal_scroll(tom)
+    await shot(tom, "event-ops-slot-watch-phone")
+
+    async def kofi_cancels(session: AsyncSession, ctx: actions.Context) -> None:
+        talent = await session.get(User, kofi.id)
+        assert talent is not None
+        await actions.cancel(session, ctx, talent, kofi_chat, "I got an offer")
+
+    await demo_server.run(kofi_cancels)
+    await tom.reload()
+    await expect(tom.get_by_test_id("slot-opened")).to_contain_text("A slot opened up")
+    await expect(tom.get_by_role("button", name="Confirm 1-1 Chat")).to_be_visible()
+    await shot(tom, "event-ops-slot-opened-phone")
+    await no_axe_violations(tom, "chat page: a slot opened (phone)")
+    await tom.goto("/mailbox")
+    await expect(tom.get_by_text("A slot opened for your 1-1 chat with Marco Silva")).to_have_count(1)

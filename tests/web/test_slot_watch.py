@@ -64,7 +64,7 @@ async def test_the_talent_who_lost_the_last_slot_is_told_once_when_it_opens(clie
 
     await as_user(client, loser_email)
     page = await client.get(f"/chats/{loser}")
-    assert 'data-testid="slot-watch"' in page.text and "We'll email you as soon as a time opens up" in page.text
+    assert 'data-testid="slot-watch"' in page.text and "We'll email you when a slot opens." in page.text
     async with sm() as s:
         watch = await s.get(SlotWatch, loser)
         assert watch is not None and watch.notified_at is None and watch.recruiter_id == w.recruiters[0].id
