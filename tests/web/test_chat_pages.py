@@ -308,3 +308,22 @@ async def test_transcript_says_when_nothing_was_written(client: httpx.AsyncClien
     await sign_in(client, "rec0@example.test")
     page = (await client.get(f"/chats/{chat.id}")).text
     assert "Messages from the video room" in page and "No messages were written in the room." in page
+
+
+async def test_two_undo_clicks_at_once_send_the_request_once(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    import asyncio
+
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now, fmt=actions.ChatFormat(max_requests_per_talent=2))
+    ctx = actions.Context(now=clock.now)
+    async with sm() as s, s.begin():
+        chat = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id, message="Hello")
+        await actions.cancel(s, ctx, w.talents[0], chat.id)
+    await sign_in(client, "tal0@example.test")
+    page = (await client.get(f"/chats/{chat.id}")).text
+    answers = await asyncio.gather(*(client.post(f"/chats/{chat.id}/resend", data={"csrf": csrf_of(page)}) for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [303, 303]
+    async with sm() as s:
+        pending = (await s.execute(select(func.count()).select_from(ChatRequest).where(ChatRequest.status == "pending"))).scalar_one()
+        used = (await s.execute(select(Participant.requests_used).where(Participant.user_id == w.talents[0].id))).scalar_one()
+    assert pending == 1 and used == 1
