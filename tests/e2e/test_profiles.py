@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import actions
 from scheduling.models import Participant
+from tests.e2e.a11y_axe import run_axe
 from tests.e2e.conftest import LiveServer, NewContext
 from tests.e2e.test_chat_flow import card, event_nav, open_as, page_heading
 
@@ -30,7 +31,9 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 
 
 async def shot(page: Page, name: str) -> None:
+    """A full-page screenshot to look at, and axe-core's serious/critical WCAG A/AA findings on the page as it is (none allowed)."""
     await page.screenshot(path=str(SHOTS / f"profiles-{name}.png"), full_page=True)
+    assert await run_axe(page, name) == []
 
 
 async def test_a_recruiter_finds_a_talent_by_skill_and_downloads_the_cv(demo_server: LiveServer, new_context: NewContext) -> None:
