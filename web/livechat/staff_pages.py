@@ -341,8 +341,10 @@ def settings_from(f: JobForm) -> tuple[jobs.JobReqSettings, list[jobs.Question]]
             raise Invalid("Event: pick one of your events from the list, or none.")
     hours: dict[str, Any] | None = None
     if f.hours_on:
-        if not timefmt.is_valid_zone(f.hours_tz):
-            raise Invalid("Working hours: pick a time zone from the list.")
+        picked = timefmt.pick_zone(f.hours_tz)  # typed into the searchable picker: 'berlin' is Europe/Berlin
+        if picked is None:
+            raise Invalid("Working hours: pick a time zone from the list, such as Europe/Berlin.")
+        f.hours_tz = picked
         days: dict[str, list[list[str]]] = {}
         for i, d in enumerate(f.days):
             if d["closed"]:
