@@ -176,3 +176,25 @@ async def test_export_and_dashboard_api(client: httpx.AsyncClient, engine: Async
     board = (await client.get(f"/api/v1/events/{w.event_id}/dashboard", headers=org)).json()
     assert board["total"]["withdrawn"] == 1 and board["total"]["acceptance_rate"] == 0.75 and board["total"]["no_show"] == 1
     assert [r["name"] for r in board["recruiters"]] == ["Rita Recruiter 0", "Rita Recruiter 1"]
+
+
+async def test_chats_of_a_removed_recruiter_still_count(engine: AsyncEngine, now: dt.datetime) -> None:
+    """A recruiter removed from the event (their participant row gone) keeps their chats in the figures, under their name."""
+    from sqlalchemy import delete
+
+    from scheduling.models import Participant
+
+    sm = create_sessionmaker(engine)
+    w, _chats, later = await _setup(sm, now)
+    async with sm() as s, s.begin():
+        await s.execute(delete(Participant).where(Participant.user_id == w.recruiters[1].id))
+    async with sm() as s:
+        event = await s.get(Event, w.event_id)
+        assert event is not None
+        board = await dashboard.event_dashboard(s, event, now=later)
+        rows = await dashboard.export_rows(s, event)
+    assert [r.name for r in board.recruiters] == ["Rita Recruiter 0", "Rita Recruiter 1"]
+    gone = board.recruiters[1]
+    assert gone.company_name == "" and gone.figures.requests == 3 and gone.figures.slots_offered == 0
+    assert board.total.requests == 6 and [c.name for c in board.companies] == ["Acme Robotics", "No company"]
+    assert {r.company for r in rows if r.recruiter == "Rita Recruiter 1"} == {""}
