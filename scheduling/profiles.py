@@ -184,10 +184,6 @@ _CARD_COLUMNS = (User.id, User.name, User.headline, Profile.skills, Profile.link
                  Profile.cv_name, Profile.cv_size, Profile.cv_type)
 
 
-async def profile(session: AsyncSession, user_id: int) -> Profile | None:
-    return await session.get(Profile, user_id)
-
-
 async def cards_for(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, PersonCard]:
     """Profiles of the given people, in one query (people without a profile row get an empty one)."""
     if not user_ids:

@@ -162,8 +162,12 @@ async def _read_cv(request: Request) -> tuple[bytes, str, object]:
 async def cv_upload(request: Request) -> Response:
     event_id = _path_int(request, "event_id")
     back = RedirectResponse(f"/events/{event_id}/me", status_code=303)
-    if not isinstance(request.session.get("uid"), int):  # strangers are turned away before their body is read
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):  # strangers are turned away before their body is read
         return RedirectResponse("/login", status_code=303)
+    if not res(request).write_limiter.allow(f"cv|{uid}"):
+        flash(request, "Too many uploads in a short time; wait a minute and try again.", "error")
+        return back
     try:
         data, name, csrf = await _read_cv(request)
         if not _csrf_ok(request, csrf):

@@ -253,6 +253,21 @@ async def test_two_uploads_at_once_leave_exactly_the_file_of_the_row(
     assert [p.name for p in stored_files(uploads)] == [row.cv_file]
 
 
+async def test_uploads_are_rate_limited(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock, uploads: Path) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now)
+    await sign_in(client, "tal0@example.test")
+    page = await client.get(f"/events/{w.event_id}/me")
+    csrf = csrf_of(page.text)
+    for i in range(30):
+        r = await client.post(f"/events/{w.event_id}/me/cv", data={"csrf": csrf}, files={"cv": ("cv.pdf", PDF + bytes([i]), "application/pdf")})
+        assert r.status_code == 303
+    r = await client.post(f"/events/{w.event_id}/me/cv", data={"csrf": csrf}, files={"cv": ("last.pdf", PDF, "application/pdf")},
+                          follow_redirects=True)
+    assert "Too many uploads in a short time" in r.text and "last.pdf" not in r.text
+    assert len(stored_files(uploads)) == 1
+
+
 async def test_who_may_download_a_cv(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
     """The talent, a recruiter with a chat with them in the event (any status, even declined) and the event's organizers
     get the file; another recruiter, another talent and strangers get 404, as for a CV that does not exist."""
