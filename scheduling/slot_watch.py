@@ -1,6 +1,6 @@
 """Slot watches: a talent whose accepted chat found no free slot is told once, by email and on the page, when one opens.
 
-A watch is armed when the talent looks for a time and finds none (the chat page), and re-armed when they look
+A watch is armed when the talent looks for a time and finds none (the chat page or the API's slot list), and re-armed when they look
 again after a notice and again find none. Anything that can free a recruiter's time (a cancel, a reschedule, new
 availability) calls `notify_opened` in its own transaction: each armed watch of that recruiter (or of the talent
 whose chat was freed) whose chat now has a free slot is marked notified by a conditional UPDATE, and only the
@@ -45,8 +45,9 @@ async def arm(session: AsyncSession, chat: ChatRequest, now: dt.datetime) -> Non
     ))
 
 
-async def on_chat_page(session: AsyncSession, chat: ChatRequest, viewer: User, free_slots: int, now: dt.datetime) -> WatchState | None:
-    """The talent looks at an accepted chat: none free arms the watch; a notice stays shown while slots are free."""
+async def looked_for_slots(session: AsyncSession, chat: ChatRequest, viewer: User, free_slots: int, now: dt.datetime) -> WatchState | None:
+    """The talent looked for a time (the chat page, the API's slot list): none free arms the watch; once told, the notice
+    stays while slots are free."""
     if chat.status != S.ACCEPTED.value or viewer.id != chat.talent_id:
         return None
     watch = await session.get(SlotWatch, chat.id)

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
-from scheduling import accounts, actions, availability, queries
+from scheduling import accounts, actions, availability, queries, slot_watch
 from scheduling.errors import DomainError, NotFound
 from scheduling.models import ChatRequest, Company, Event, User
 from web import schemas as sc
@@ -382,6 +382,7 @@ async def list_slots(call: ApiCall) -> Result:
     if chat.status != "accepted":
         return 200, []
     free = await actions.open_slots_for_chat(call.session, chat, event, now=call.ctx.now)
+    await slot_watch.looked_for_slots(call.session, chat, call.user, len(free), call.ctx.now)  # none free: the talent is told when one opens
     return 200, [sc.SlotOut(start=s.start, end=s.end) for s in free]
 
 

@@ -23,5 +23,5 @@ async def chat_extras(session: AsyncSession, chat: ChatRequest, user: User, role
     """For the chat page: its announcements, and the talent's slot watch (armed here when no slot is free; _chat_slot_watch.html)."""
     return {
         **await event_extras(session, chat.event_id, role),
-        "slot_watch": await slot_watch.on_chat_page(session, chat, user, free_slots, now),
+        "slot_watch": await slot_watch.looked_for_slots(session, chat, user, free_slots, now),
     }

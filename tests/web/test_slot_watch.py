@@ -176,3 +176,18 @@ async def test_two_slots_freed_at_once_tell_the_talent_once(engine: AsyncEngine,
 
     await asyncio.gather(*(cancel(c) for c in chats))
     assert [m.to_email for m in await _opened_mails(sm)] == ["tal2@example.test"]
+
+
+async def test_an_empty_slot_list_from_the_api_arms_the_watch_too(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w, ids, start = await _two_accepted(sm, clock.now)
+    async with sm() as s, s.begin():
+        await actions.book(s, actions.Context(now=clock.now), w.talents[0], ids[0], start)
+    from tests.web.conftest import token
+
+    headers = await token(client, "tal1@example.test")
+    r = await client.get(f"/api/v1/chat-requests/{ids[1]}/slots", headers=headers)
+    assert r.status_code == 200 and r.json() == []
+    async with sm() as s:
+        assert await s.get(SlotWatch, ids[1]) is not None
+        assert await s.get(SlotWatch, ids[0]) is None  # only the chat whose talent looked
