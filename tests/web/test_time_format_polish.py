@@ -87,3 +87,11 @@ async def test_pages_link_the_favicon_and_draw_their_icons(client: httpx.AsyncCl
         used |= set(re.findall(r"icon\('([a-z-]+)'", path.read_text(encoding="utf-8")))
         used |= set(re.findall(r'icon\("([a-z-]+)"', path.read_text(encoding="utf-8")))
     assert used and all(f'<symbol id="{name}"' in sprite for name in used), used
+
+
+def test_ratings_are_drawn_stars_and_faces() -> None:
+    from web.livechat.report_pages import rating_marks
+
+    stars = str(rating_marks("stars", 3, 5))
+    assert stars.count("#star\"") == 3 and stars.count("#star-empty\"") == 2 and "★" not in stars and "☆" not in stars
+    assert "#face-sad" in str(rating_marks("smileys", 1, 3)) and "#face-happy" in str(rating_marks("smileys", 3, 3))
