@@ -171,6 +171,19 @@ async def test_people_list_on_a_phone_keeps_words_whole(demo_server: LiveServer,
     await page.screenshot(path=str(SHOTS / "roster-company-phone.png"), full_page=True)
     await page.goto(f"/events/{demo_server.event_id}/manage/import")
     assert await run_axe(page, "import form") == []
+    # Pasted rows with a mistake: the preview says which, and the rows can be fixed right there.
+    await page.get_by_label("Paste the rows, header first").fill(
+        "name,email,role,company\nPia Paste,pia@paste.example,talent,\nPeter Paste,peter@paste.example,recruiter,\n")
+    await page.get_by_role("button", name="Preview import").click()
+    await expect(page.locator("section.problems")).to_contain_text("row 3: a recruiter needs a company")
+    await page.screenshot(path=str(SHOTS / "roster-preview-error-phone.png"), full_page=True)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.get_by_label("The rows, header first")
+    await box.fill("name,email,role,company\nPia Paste,pia@paste.example,talent,\nPeter Paste,peter@paste.example,recruiter,Cobalt Energy\n")
+    await page.get_by_role("button", name="Preview again").click()
+    await expect(page.get_by_role("heading", name="2 people ready to import")).to_be_visible()
+    await page.get_by_role("button", name="Import all 2").click()
+    await expect(page.get_by_role("status").filter(has_text="Imported 2 people")).to_be_visible()
     # The copied link signs in as Tom, once.
     guest = await (await new_context(**PHONE)).new_page()
     await guest.goto(value)
