@@ -161,7 +161,7 @@ def _calendar_days(event: Event, tz: str) -> list[dt.date]:
     return availability.event_days(event.starts_at, event.ends_at, tz)
 
 
-def _default_form(event: Event) -> dict[str, Any]:
+def _default_form() -> dict[str, Any]:
     return {"from": "09:00", "to": "12:00", "repeat": Repeat.EVERY_DAY.value, "weekdays": [], "dates": [], "zone": ""}
 
 
@@ -187,7 +187,7 @@ async def _calendar_ctx(
     grid = week_grid(days, selected, tz, event=event, windows=windows, chats=chats, open_slots=open_slots)
     input_days = sorted(set(days) | set(_calendar_days(event, event.timezone)))
     weekdays_in_event = sorted({d.weekday() for d in input_days})
-    values = form or _default_form(event)
+    values = form or _default_form()
     return {
         **ctx, "nav": "profile", "tz": tz, "event_zone_differs": tz != timefmt.zone(event.timezone).key,
         "windows": windows, "patterns": availability.patterns(windows, tz), "slot_count": len(all_slots), "open_count": len(open_slots),
