@@ -164,5 +164,5 @@ async def test_long_unbroken_names_wrap_in_the_header() -> None:
     from pathlib import Path
 
     css = (Path(__file__).parents[2] / "web" / "static" / "app.css").read_text(encoding="utf-8")
-    rule = next(line for line in css.splitlines() if line.startswith(".eventtitle, .eventtitle a"))
+    rule = next(line for line in css.splitlines() if line.startswith(".eventtitle, .eventtitle a"))  # titles: anywhere
     assert "overflow-wrap: anywhere" in rule and "h1" in rule
