@@ -501,6 +501,7 @@ class PeoplePage:
     pages: int
     counts: dict[str, int]  # per role, whole event
     company_counts: dict[int, int]  # recruiters per company
+    waiting: set[int] = field(default_factory=set)  # people on this page with no password who never used a sign-in link
 
 
 def _like(q: str) -> str:
@@ -538,7 +539,19 @@ async def people_page(
         select(Participant.company_id, func.count()).where(Participant.event_id == event_id, Participant.company_id.is_not(None))
         .group_by(Participant.company_id)
     )).all() if cid is not None}
-    return PeoplePage([Person(p, u, c) for p, u, c in rows], total, page, pages, counts, per_company)
+    people = [Person(p, u, c) for p, u, c in rows]
+    return PeoplePage(people, total, page, pages, counts, per_company, await not_signed_in(session, [x.user for x in people]))
+
+
+async def not_signed_in(session: AsyncSession, users: list[User]) -> set[int]:
+    """Of these people, those who can't have signed in yet: no password of their own and no sign-in link ever used."""
+    without = [u.id for u in users if not u.password_hash]
+    if not without:
+        return set()
+    used = set((await session.execute(
+        select(LoginLink.user_id).where(LoginLink.user_id.in_(without), LoginLink.used_at.is_not(None)).distinct()
+    )).scalars())
+    return set(without) - used
 
 
 async def person(session: AsyncSession, actor: User, event_id: int, user_id: int) -> tuple[Event, Person]:

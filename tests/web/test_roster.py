@@ -134,12 +134,16 @@ async def test_three_hundred_people_import_in_one_go_quickly(client: httpx.Async
         mail = (await s.execute(select(OutboxMessage).where(OutboxMessage.to_email == "tal0001@import.test"))).scalar_one()
         link = re.search(r"(/login/link/[^\s?]+)", mail.body_text)
         assert link and "Spring Hiring Days" in mail.subject
-    # The imported person signs in with the link from their invitation.
+    # The list tells who hasn't signed in yet; the imported person signs in with the link from their invitation.
+    listed = (await client.get(f"/events/{w.event_id}/manage", params={"q": "tal0001@"})).text
+    assert "Not signed in yet" in listed
     async with httpx.AsyncClient(transport=client._transport, base_url="http://testserver") as guest:  # noqa: SLF001
         landing = await guest.get(link.group(1))
         r = await guest.post(link.group(1), data={"csrf": csrf_of(landing.text), "next": f"/events/{w.event_id}"})
         assert r.status_code == 303
         assert "Talent 0001" in (await guest.get("/account")).text
+    listed = (await client.get(f"/events/{w.event_id}/manage", params={"q": "tal0001@"})).text
+    assert "Talent 0001" in listed and "Not signed in yet" not in listed
 
 
 async def test_header_is_forgiving_cells_are_strict(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:

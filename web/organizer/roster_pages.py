@@ -362,8 +362,9 @@ async def _person_page(request: Request, session: AsyncSession, user: User, *, s
     extra.setdefault("typed", {})
     extra.setdefault("errors", {})
     extra.setdefault("link", "")
+    waiting = p.user.id in await roster.not_signed_in(session, [p.user])
     response = render(request, "organizer/roster_person.html", user, status=status, p=p, companies=await queries.companies(session, event.id),
-                      open_chats=chats, elsewhere=elsewhere, nav="manage", **extra, **ctx)
+                      open_chats=chats, elsewhere=elsewhere, waiting=waiting, nav="manage", **extra, **ctx)
     response.headers["Cache-Control"] = "no-store"
     return response
 
