@@ -98,15 +98,32 @@ _DESCRIBE_JS = """(el) => {
   return `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${cls} "${text}"`;
 }"""
 
-# A focus indicator that can be seen: an outline (Chromium's own ring included), or a box-shadow ring, that differs from the
-# element's look without focus; measured on document.activeElement right after the Tab key put it there.
+# A focus indicator that can be seen: an outline (Chromium's own two-tone ring included), or a box-shadow ring; measured on
+# document.activeElement right after the Tab key put it there. A drawn outline must also contrast 3:1 (WCAG 1.4.11) with
+# the background it is drawn on: the element's own for an inset outline, else what is behind the element.
 _FOCUS_STYLE_JS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return null;
   const s = getComputedStyle(el);
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1 && s.outlineColor !== 'rgba(0, 0, 0, 0)' && s.outlineColor !== 'transparent';
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g) || ['0', '0', '0', '0']; return m.map(Number); };
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const bgOf = (node) => {
+    for (let n = node; n && n.nodeType === 1; n = n.parentElement) {
+      const c = rgb(getComputedStyle(n).backgroundColor);
+      if (c.length < 4 || c[3] > 0.5) return c;
+    }
+    return [255, 255, 255];
+  };
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1 && rgb(s.outlineColor)[3] !== 0;
   const ring = s.boxShadow && s.boxShadow !== 'none';
-  return {visible: Boolean(outline || ring), index: (window.__a11yFocusables || []).indexOf(el),
+  let ratio = null;
+  if (outline && s.outlineStyle !== 'auto') {
+    const behind = parseFloat(s.outlineOffset) < 0 ? bgOf(el) : bgOf(el.parentElement);
+    const [a, b] = [lum(rgb(s.outlineColor)), lum(behind)].sort((x, y) => y - x);
+    ratio = (a + 0.05) / (b + 0.05);
+  }
+  return {visible: Boolean(outline || ring), ratio, index: (window.__a11yFocusables || []).indexOf(el),
           outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`, shadow: s.boxShadow};
 }"""
 
@@ -133,6 +150,9 @@ async def tab_through(page: Page, where: str, *, limit: int = 250) -> list[str]:
         name = await page.evaluate(f"() => ({_DESCRIBE_JS})(document.activeElement)")
         if not state["visible"]:
             problems.append(f"{where}: no visible focus on {name} (outline {state['outline']}, box-shadow {state['shadow']})")
+        elif state["ratio"] is not None and state["ratio"] < 3:
+            problems.append(f"{where}: the focus outline of {name} contrasts {state['ratio']:.2f}:1 with its background, under 3:1 "
+                            f"(outline {state['outline']})")
         if state["index"] >= 0:
             if state["index"] in reached:
                 break  # wrapped around

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.routing import BaseRoute, Mount, Route
 
-from scheduling import accounts, actions
+from scheduling import accounts, actions, announcements
 from scheduling.livechat import chats, desk, library
 from scheduling.livechat import followup as fu
 from scheduling.livechat.models import JobReq, LiveChat
@@ -148,6 +148,9 @@ async def _prepare(server: A11yServer) -> Ids:
             title="Remote work", body="Most of our teams work remotely within the EU.", keywords="remote"))).id
         ids.article = (await library.create_article(session, ctx, olga, server.event_id, library.ArticleIn(
             title="How 1-1 chats work", body="Ask a recruiter for a chat.\n\nPick a time once they accept.", keywords="help"))).id
+        # An announcement to everyone: it shows on the talents' and recruiters' pages.
+        await announcements.post(session, ctx, olga, server.event_id, audience="all", title="Lunch break 12:00-13:00",
+                                 body="No chats are booked over lunch; the help desk stays open.")
         ids.login_token = await accounts.issue_login_link(session, tom, now=ctx.now, lifetime=dt.timedelta(hours=1))
         ended = await session.get(LiveChat, ids.live_ended)
         assert ended is not None
@@ -261,6 +264,13 @@ async def _plain_chat(page: Page, ids: Ids) -> None:
     await page.wait_for_url(f"**/jobs/{ids.backend_job}/chat/*")
 
 
+async def _import_preview(page: Page, ids: Ids) -> None:
+    rows = "name,email,role,company,headline\nPia Park,pia@mail.example,talent,,Designer\nQuinn,not-an-email,recruiter,Nowhere Ltd,\n"
+    await page.get_by_label("Paste the rows, header first").fill(rows)
+    await page.get_by_role("button", name="Preview import").click()
+    await expect(page.locator("table.preview")).to_be_visible()
+
+
 async def _room_check(page: Page, ids: Ids) -> None:
     await expect(page.get_by_role("heading", name="Ready to join?")).to_be_visible()
     await expect(page.locator("#net-result")).not_to_have_attribute("data-state", "running", timeout=25_000)
@@ -311,6 +321,7 @@ TALENT = [
     Visit("/chats/{chat_id:id}", "chat: confirmed", goto("/chats/{tom_confirmed}")),
     Visit("/chats/{chat_id:id}", "chat: declined", goto("/chats/{tom_declined}")),
     Visit("/chats/{chat_id:id}/room", "room not open yet (409)", goto("/chats/{tom_confirmed}/room", 409)),
+    Visit("/events/{event_id:id}/me", "my profile (talent)", goto("/events/{event}/me")),
     Visit("/account", "account", goto("/account")),
     Visit("/mailbox", "mailbox", goto("/mailbox")),
     Visit("/events/{event_id:id}/manage", "403 page (talent on the organizer's page)", goto("/events/{event}/manage", 403)),
@@ -330,6 +341,7 @@ RECRUITER = [
     Visit("/events/{event_id:id}/request/{user_id:id}", "request form (to a talent)", goto("/events/{event}/request/{eva}")),
     Visit("/events/{event_id:id}/schedule", "my schedule", goto("/events/{event}/schedule")),
     Visit("/events/{event_id:id}/profile", "my calendar", goto("/events/{event}/profile")),
+    Visit("/events/{event_id:id}/me", "my profile (recruiter)", goto("/events/{event}/me")),
     Visit("/events/{event_id:id}/support", "event help page", goto("/events/{event}/support")),
     Visit("/chats/{chat_id:id}", "chat: request sent", goto("/chats/{tom_incoming}")),
     Visit("/live/console", "live-chat console", goto("/live/console")),
@@ -353,6 +365,15 @@ ROOM_RECRUITER = [
 ORGANIZER = [
     Visit("/events/{event_id:id}", "1-1 chats (organizer)", goto("/events/{event}")),
     Visit("/events/{event_id:id}/manage", "manage the event", goto("/events/{event}/manage")),
+    Visit("/events/{event_id:id}/manage/import", "import people", goto("/events/{event}/manage/import")),
+    Visit("/events/{event_id:id}/manage/import", "import companies", goto("/events/{event}/manage/import?kind=companies")),
+    Visit("/events/{event_id:id}/manage/import", "import people: the preview, with a row in error",
+          then(goto("/events/{event}/manage/import"), _import_preview)),
+    Visit("/events/{event_id:id}/manage/people/{user_id:id}", "edit a person", goto("/events/{event}/manage/people/{sam}")),
+    Visit("/events/{event_id:id}/manage/companies/{company_id:id}", "edit a company", goto("/events/{event}/manage/companies/{northwind}")),
+    Visit("/events/{event_id:id}/dashboard", "event dashboard", goto("/events/{event}/dashboard")),
+    Visit("/events/{event_id:id}/announcements", "announcements", goto("/events/{event}/announcements")),
+    Visit("/chats/{chat_id:id}/organize", "cancel or reschedule on someone's behalf", goto("/chats/{tom_confirmed}/organize")),
     Visit("/events/{event_id:id}/recruiters", "recruiters (organizer)", goto("/events/{event}/recruiters")),
     Visit("/events/{event_id:id}/talents", "talents (organizer)", goto("/events/{event}/talents")),
     Visit("/events/{event_id:id}/schedule", "schedule (organizer)", goto("/events/{event}/schedule")),
@@ -392,6 +413,10 @@ EXEMPT = {
     "/book/{signed}/invite.ics": "iCalendar invite",
     "/widget.js": "JavaScript loader of the QuickChat widget",
     "/live/report.csv": "CSV download",
+    "/events/{event_id:id}/chats.csv": "CSV download (all chats with outcomes)",
+    "/events/{event_id:id}/manage/people.csv": "CSV download (roster export)",
+    "/events/{event_id:id}/manage/companies.csv": "CSV download (roster export)",
+    "/events/{event_id:id}/talents/{user_id:id}/cv": "the talent's CV file (download)",
     "/live/shared/{chat_id:id}/resume": "the candidate's resume file (download)",
 }
 EXEMPT_PREFIXES = {"/api/": "JSON API (api/v1, openapi.json, rtc netcheck)", "/static": "static files (CSS, JS, icons)"}
@@ -474,10 +499,12 @@ async def test_axe_on_a_phone(role: str, prepared: A11yServer, open_as: Callable
 KEYBOARD: dict[str, tuple[str | None, list[str]]] = {
     "anonymous": (None, ["/login", "/jobs/{backend_job}", "/jobs/{backend_job}/chat", "/articles/{article}", "{book_path}"]),
     "talent": (TOM, ["/events/{event}", "/events/{event}/recruiters", "/events/{event}/request/{sam}", "/chats/{tom_accepted}",
-                     "/chats/{tom_confirmed}", "/events/{event}/schedule", "/account", "/mailbox"]),
+                     "/chats/{tom_confirmed}", "/events/{event}/schedule", "/events/{event}/me", "/account", "/mailbox"]),
     "recruiter": (RITA, ["/events/{event}/talents", "/events/{event}/profile", "/chats/{tom_incoming}", "/live/console", "/live/tickets/{ticket}",
                          "/live/chats/{live_ended}/follow-up"]),
-    "organizer": (demo.ORGANIZER, ["/events/{event}/manage", "/live/teams", "/live/report", "/live/jobs/{backend_job}"]),
+    "organizer": (demo.ORGANIZER, ["/events/{event}/manage", "/events/{event}/manage/import", "/events/{event}/manage/people/{sam}",
+                                   "/events/{event}/dashboard", "/events/{event}/announcements", "/chats/{tom_confirmed}/organize",
+                                   "/live/teams", "/live/report", "/live/jobs/{backend_job}"]),
     "admin": (demo.ADMIN, ["/", "/events/new"]),
 }
 
