@@ -100,6 +100,16 @@ async def test_a_recruiter_finds_a_talent_by_skill_and_downloads_the_cv(demo_ser
     response = await other.request.get(demo_server.url(f"/events/{demo_server.event_id}/talents/{(await demo_server.user(TOM)).id}/cv"))
     assert response.status == 404
 
+    # A recruiter's own profile: the role talents search by, next to (not instead of) the availability calendar.
+    await event_nav(recruiter, "My profile").click()
+    await expect(recruiter.get_by_label("Your role")).to_have_value("Engineering manager, platform team")
+    await expect(event_nav(recruiter, "My calendar")).to_be_visible()
+    await expect(recruiter.get_by_label("Upload your CV")).to_have_count(0)
+    await recruiter.get_by_label("Skills").fill("Python, PostgreSQL, Kubernetes, Go")
+    await recruiter.get_by_role("button", name="Save profile").click()
+    await expect(recruiter.get_by_role("status")).to_have_text("Profile saved.")
+    await shot(recruiter, "me-recruiter")
+
     # On a phone.
     phone = await open_as(new_context, RITA, **PHONE)
     await phone.goto(f"/events/{demo_server.event_id}/talents?skill=Python")
@@ -121,6 +131,15 @@ async def test_no_requests_left_and_direct_booking_are_said_before_writing(demo_
     aisha = card(talent, "Aisha Khan")  # direct booking in the demo
     await expect(aisha).to_contain_text("This recruiter accepts requests at once: you pick a time right after sending.")
     await expect(card(talent, "Rita Recruiter")).not_to_contain_text("accepts requests at once")
+    # Talents find recruiters by role, skill or company.
+    await talent.get_by_label("Search").fill("team lead")
+    await talent.get_by_role("button", name="Search").click()
+    await expect(talent.locator("li.recruiter .who strong")).to_have_text(["Jonas Weber", "Marco Silva"])
+    await talent.get_by_role("navigation", name="Filter by skill").get_by_role("link", name="ROS").click()
+    await expect(talent.locator("li.recruiter .who strong")).to_have_text(["Marco Silva"])
+    await expect(card(talent, "Marco Silva").get_by_test_id("role")).to_have_text("Robotics team lead")
+    await shot(talent, "recruiters-search")
+    await event_nav(talent, "Recruiters").click()
     await aisha.get_by_role("link", name="Request").click()
     await expect(talent.get_by_test_id("direct-note")).to_contain_text("you pick a time right after sending")
     await expect(talent.get_by_role("button", name="Send request")).to_be_enabled()
