@@ -521,6 +521,21 @@ async def test_every_control_is_reached_by_tab_with_a_visible_focus(role: str, p
     assert not problems, f"{len(problems)} keyboard problems:\n" + "\n".join(problems)
 
 
+async def test_the_skip_link_leads_past_the_navigation(prepared: A11yServer, open_as: Callable[..., Awaitable[Page]]) -> None:
+    """WCAG 2.4.1: the first Tab on a page shows "Skip to content"; Enter on it moves the focus to the page's main content."""
+    tom = await open_as(TOM)
+    await goto("/events/{event}/recruiters")(tom, prepared.ids)
+    skip = tom.get_by_role("link", name="Skip to content")
+    await expect(skip).not_to_be_in_viewport()
+    await tom.keyboard.press("Tab")
+    await expect(skip).to_be_focused()
+    await expect(skip).to_be_in_viewport()
+    await tom.keyboard.press("Enter")
+    await expect(tom.locator("main")).to_be_focused()
+    await tom.keyboard.press("Tab")
+    assert await tom.evaluate("() => document.querySelector('main').contains(document.activeElement)")
+
+
 async def test_the_rooms_controls_have_names_and_work_by_keyboard(prepared: A11yServer, open_as: Callable[..., Awaitable[Page]]) -> None:
     kofi = await open_as(KOFI)
     await goto("/chats/{room_chat}/room")(kofi, prepared.ids)
