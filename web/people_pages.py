@@ -57,7 +57,7 @@ async def talents_page(request: Request, session: AsyncSession, user: User) -> R
         mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
         open_with = {v.chat.talent_id: v.chat.id for v in mine}
     cv_ok = await profiles.cv_readable(session, user, member, event.id, [t.user_id for t in rows if t.has_cv])
-    return render(request, "talents.html", user, talents=rows, open_with=open_with, cv_ok=cv_ok,
+    return render(request, "talents.html", user, talents=rows, open_with=open_with, cv_ok=cv_ok, list_limit=profiles.LIST_LIMIT,
                   q=request.query_params.get("q", "")[:200], skill=request.query_params.get("skill", "")[:200], search_error=search_error,
                   searching=bool(q or skill), skills=await profiles.event_skills(session, event.id, "talent"), nav="talents", **ctx)
 

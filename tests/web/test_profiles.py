@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduling import actions
+from scheduling import actions, profiles
 from scheduling.db import create_sessionmaker
 from scheduling.models import Participant, Profile, User
 from tests.factories import make_world
@@ -340,7 +340,9 @@ async def test_the_chat_page_shows_the_other_persons_profile(client: httpx.Async
 # --------------------------------------------------------------------------- search
 
 
-async def test_recruiters_find_talents_by_skill_name_and_headline(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+async def test_recruiters_find_talents_by_skill_name_and_headline(
+    client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sm = create_sessionmaker(engine)
     w = await make_world(sm, clock.now, talents=4)
     for i, (headline, skills) in enumerate([("Backend developer", "Python, PostgreSQL"), ("Data analyst", "SQL, R, python"),
@@ -368,6 +370,10 @@ async def test_recruiters_find_talents_by_skill_name_and_headline(client: httpx.
     page = await client.get(f"/events/{w.event_id}/talents?skill=python")
     assert "<strong>2</strong> talents match with the skill “python”" in page.text
     assert '<ul class="skills" aria-label="Skills">' in page.text and ">PostgreSQL</a></li>" in page.text
+    monkeypatch.setattr(profiles, "LIST_LIMIT", 3)
+    page = await client.get(f"/events/{w.event_id}/talents")
+    assert page.text.count('class="card talent"') == 3 and "Showing the first 3 talents by name" in page.text
+    assert "Showing the first" not in (await client.get(f"/events/{w.event_id}/talents?skill=python")).text
     long = await client.get(f"/events/{w.event_id}/talents?q=" + "x" * 101)
     assert long.status_code == 200 and "Search for 100 characters at most." in long.text and 'value="' + "x" * 101 + '"' in long.text
 
