@@ -498,3 +498,47 @@ async def test_profile_names_are_escaped(client: httpx.AsyncClient, engine: Asyn
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text and "<b>bold</b>" not in page.text
     async with sm() as s:
         assert (await s.execute(select(Profile.skills))).scalar_one() == "<b>bold</b>"
+
+
+async def test_statements_per_search_do_not_grow_with_the_people(db_url: str, engine: AsyncEngine, clock: FakeClock, uploads: Path) -> None:
+    """The Talents and Recruiters pages read the same number of statements for 3 people as for 30 (search, profiles, CV rights)."""
+    from tests.scheduling.test_recruiter_cards import StatementCounter
+
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now, recruiters=3, talents=3)
+    ctx = actions.Context(now=clock.now)
+
+    async def more(first: int, last: int) -> None:
+        async with sm() as s, s.begin():
+            for i in range(first, last):
+                m = await actions.add_participant(s, ctx, w.organizer, w.event_id, email=f"more{i}@example.test", name=f"More Talent {i:02d}",
+                                                  role="talent")
+                user = await s.get(User, m.user_id)
+                assert user is not None
+                await profiles.save(s, user, w.event_id, profiles.ProfileInput("Developer", "Python, SQL", "", ""), now=clock.now)
+                await actions.send_request(s, ctx, user, w.event_id, recruiter_id=w.recruiters[i % 3].id)
+                m = await actions.add_participant(s, ctx, w.organizer, w.event_id, email=f"morerec{i}@example.test", name=f"More Rec {i:02d}",
+                                                  role="recruiter", company_id=w.company_id)
+                rec = await s.get(User, m.user_id)
+                assert rec is not None
+                await profiles.save(s, rec, w.event_id, profiles.ProfileInput("Team lead", "Python", "", ""), now=clock.now)
+
+    await more(0, 3)
+    settings = Settings(database_url=db_url, secret_key="test-secret", base_url="http://testserver", upload_dir=str(uploads))
+    app = create_app(settings, clock=clock, background=False)
+    async with app.router.lifespan_context(app):
+        counter = StatementCounter(app.state.res.sessionmaker.kw["bind"])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+
+            async def statements(email: str, path: str) -> int:
+                await sign_in(c, email)
+                counter.statements.clear()
+                r = await c.get(path)
+                assert r.status_code == 200, r.text
+                return len(counter.statements)
+
+            paths = [("rec0@example.test", f"/events/{w.event_id}/talents?skill=python"), ("tal0@example.test", f"/events/{w.event_id}/recruiters?q=lead"),
+                     ("org@example.test", f"/events/{w.event_id}/talents?q=developer")]
+            small = [await statements(e, p) for e, p in paths]
+            await more(3, 30)
+            assert [await statements(e, p) for e, p in paths] == small
