@@ -289,6 +289,14 @@ async def _room_people(page: Page, ids: Ids) -> None:
 async def _help_drawer(page: Page, ids: Ids) -> None:
     await page.get_by_role("button", name="Need help?").click()
     await expect(page.get_by_role("dialog")).to_be_visible()
+    await expect(page.frame_locator("#help-frame").locator("#lc")).to_be_visible()
+
+
+async def _settings_dialog(page: Page, ids: Ids) -> None:
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_be_hidden()
+    await page.get_by_role("toolbar", name="Call controls").get_by_role("button", name="Settings").click()
+    await expect(page.get_by_role("dialog", name="Settings")).to_be_visible()
 
 
 ANONYMOUS = [
@@ -333,6 +341,7 @@ ROOM_TALENT = [
     Visit("/chats/{chat_id:id}/room", "room: in the call, chat tab", _room_call, LIVE_VIDEO),
     Visit("/chats/{chat_id:id}/room", "room: in the call, people tab", _room_people, LIVE_VIDEO),
     Visit("/chats/{chat_id:id}/room", "room: Need help? drawer", _help_drawer, LIVE_VIDEO),
+    Visit("/chats/{chat_id:id}/room", "room: settings dialog", _settings_dialog, LIVE_VIDEO),
 ]
 
 RECRUITER = [
@@ -484,13 +493,41 @@ async def test_axe_finds_no_serious_violations(role: str, prepared: A11yServer, 
     assert not found, _report(found)
 
 
-@pytest.mark.parametrize("role", ["anonymous", "talent", "recruiter", "organizer"])
+@pytest.mark.parametrize("role", list(PLANS))
 async def test_axe_on_a_phone(role: str, prepared: A11yServer, open_as: Callable[..., Awaitable[Page]]) -> None:
     """The same pages at 390 px (a phone): layouts change (menus wrap, tables scroll), and so can contrast and names."""
     email, visits = PLANS[role]
     page = await open_as(email, **PHONE)
     found = await _check(page, prepared.ids, role + " (phone)", visits)
     assert not found, _report(found)
+
+
+async def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
+    """The checker itself, on a page made to fail: axe reports low contrast, a field without a label and a nameless button;
+    the keyboard walk reports a control whose focus cannot be seen, a faint focus ring, and one Tab cannot reach."""
+    axe_source()
+    context = await browser.new_context(**DESKTOP)
+    try:
+        page = await context.new_page()
+        await page.set_content("""<!doctype html><html lang="en"><head><title>Bad page</title><style>
+            #nofocus:focus { outline: none; } #faint:focus-visible { outline: 3px solid #a5a0ff; }</style></head>
+            <body><main><h1>Bad page</h1><p style="color:#bbb">Too faint to read</p><input id="unlabelled">
+            <button id="nameless"><svg width="10" height="10"></svg></button><button id="nofocus">No ring</button>
+            <a id="faint" href="#x">Faint ring</a><div id="clickonly" tabindex="-1" role="button" onclick="1">Mouse only</div>
+            <span id="unreachable"><a href="#y" tabindex="-1">Out of reach</a></span><a href="#z" id="last">Last</a></main></body></html>""")
+        rules = {v.rule for v in await run_axe(page, "bad page")}
+        assert {"color-contrast", "label", "button-name"} <= rules, rules
+        problems = "\n".join(await tab_through(page, "bad page"))
+        assert "no visible focus on button#nofocus" in problems, problems
+        assert "focus outline of a#faint" in problems and "under 3:1" in problems, problems
+        # An element taken out of the tab order is not counted as "must be reachable" (tabindex=-1 is a deliberate choice);
+        # everything else on the page was reached.
+        assert "never reaches" not in problems, problems
+        # A control the Tab walk did not get to is reported (here the walk is cut short after 3 presses).
+        problems = "\n".join(await tab_through(page, "bad page", limit=3))
+        assert 'Tab never reaches a#last "Last"' in problems, problems
+    finally:
+        await context.close()
 
 
 # --------------------------------------------------------------------------- the keyboard
