@@ -39,6 +39,7 @@ def icon(name: str, cls: str = "") -> Markup:
 
 
 templates.env.globals["icon"] = icon
+templates.env.globals["limits"] = bounds  # maxlength="{{ limits.EVENT_NAME }}": the forms show the limits the server checks
 LOGIN_LINK_LIFETIME = dt.timedelta(minutes=30)
 STATUS_LABELS = {
     "pending": "Waiting for feedback",
