@@ -90,6 +90,16 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     await no_horizontal_scroll(org_phone)
     await shot(org_phone, "event-ops-dashboard-phone")
     await no_axe_violations(org_phone, "dashboard (phone)")
+    await org_phone.goto(f"/events/{demo_server.event_id}/announcements")
+    await expect(org_phone.get_by_test_id("announcements")).to_contain_text("Coffee corner opens at 08:30")
+    await no_horizontal_scroll(org_phone)
+    await shot(org_phone, "event-ops-announcements-phone")
+    await no_axe_violations(org_phone, "announcements (phone)")
+    # Deleting asks first, then the talent's page no longer shows it.
+    await org_phone.locator(".announce-delete summary").first.click()
+    await org_phone.get_by_role("button", name="Yes, delete it").click()
+    await expect(org_phone.get_by_role("status")).to_contain_text("removed from the event pages")
+    await expect(org_phone.get_by_text("No announcements yet.")).to_be_visible()
 
 
 async def _mail(page: Page, subject: str) -> None:
