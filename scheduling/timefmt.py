@@ -198,8 +198,9 @@ def is_ambiguous(local: dt.datetime) -> bool:
 def clock_range(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> tuple[str, str]:
     """'14:00', '14:30'; with the zone's abbreviation (CEST/CET) where the wall time alone is ambiguous."""
     s, e = start.astimezone(tz), end.astimezone(tz)
-    fmt = "%H:%M %Z" if is_ambiguous(s) or is_ambiguous(e) or s.utcoffset() != e.utcoffset() else "%H:%M"
-    return s.strftime(fmt), e.strftime(fmt)
+    if is_ambiguous(s) or is_ambiguous(e) or s.utcoffset() != e.utcoffset():
+        return f"{s:%H:%M} {zone_label(s)}", f"{e:%H:%M} {zone_label(e)}"
+    return f"{s:%H:%M}", f"{e:%H:%M}"
 
 
 def span(start: dt.datetime, end: dt.datetime, viewer_tz: str | None, event_tz: str) -> str:

@@ -130,7 +130,7 @@ def render(request: Request, name: str, user: User | None, status: int = 200, **
 
     def clock(instant: dt.datetime) -> str:
         local = instant.astimezone(timefmt.zone(viewer_tz, event_tz))
-        return local.strftime("%H:%M %Z" if timefmt.is_ambiguous(local) else "%H:%M")
+        return f"{local:%H:%M} {timefmt.zone_label(local)}" if timefmt.is_ambiguous(local) else f"{local:%H:%M}"
 
     def stamp(instant: dt.datetime) -> str:
         return timefmt.stamp(instant, timefmt.zone(viewer_tz, event_tz))
