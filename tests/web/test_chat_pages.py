@@ -327,3 +327,20 @@ async def test_two_undo_clicks_at_once_send_the_request_once(client: httpx.Async
         pending = (await s.execute(select(func.count()).select_from(ChatRequest).where(ChatRequest.status == "pending"))).scalar_one()
         used = (await s.execute(select(Participant.requests_used).where(Participant.user_id == w.talents[0].id))).scalar_one()
     assert pending == 1 and used == 1
+
+
+async def test_history_tells_a_withdrawal_from_an_organizers_cancel(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now, recruiters=2)
+    ctx = actions.Context(now=clock.now)
+    async with sm() as s, s.begin():
+        own = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[0].id)
+        await actions.cancel(s, ctx, w.talents[0], own.id)
+        by_org = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=w.recruiters[1].id)
+        await actions.cancel(s, ctx, w.organizer, by_org.id, "The recruiter left the event")
+    await sign_in(client, "tal0@example.test")
+    own_page = (await client.get(f"/chats/{own.id}")).text
+    assert "Tom Talent 0 withdrew the request" in own_page and "Withdrawn by you" in own_page
+    org_page = (await client.get(f"/chats/{by_org.id}")).text
+    assert "Olga Organizer cancelled the request" in org_page and "Cancelled by Olga Organizer" in org_page and "withdrew" not in org_page
+    assert "Undo" not in org_page
