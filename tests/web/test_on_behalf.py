@@ -174,3 +174,33 @@ async def test_organizer_chat_header_keeps_each_person_apart(client: httpx.Async
     # The people themselves keep their one line about the other person.
     await as_user(client, "tal0@example.test")
     assert "Acme Robotics · Recruiter" in (await client.get(f"/chats/{chat_id}")).text
+
+
+async def test_two_organizers_cancelling_at_once_cancel_once(engine: AsyncEngine, now: dt.datetime) -> None:
+    """Two organizers (or two clicks) call off the same chat together: one wins, the other gets a conflict, mail goes once."""
+    import asyncio
+
+    import pytest
+
+    from scheduling.errors import Conflict
+
+    sm = create_sessionmaker(engine)
+    w, chat_id, _first = await _confirmed(sm, now)
+
+    async def cancel(who: User) -> str:
+        try:
+            async with sm() as s, s.begin():
+                await actions.cancel(s, actions.Context(now=now), who, chat_id, "Closing early")
+        except Conflict as err:
+            return err.code
+        return "ok"
+
+    results = sorted(await asyncio.gather(cancel(w.organizer), cancel(w.admin)))
+    assert results == ["illegal_transition", "ok"]
+    assert len(await _mails(sm, "cancelled")) == 2
+    async with sm() as s:
+        counter = (await s.execute(select(Participant.chats_booked).where(Participant.user_id == w.talents[0].id))).scalar_one()
+    assert counter == 0
+    with pytest.raises(Conflict):
+        async with sm() as s, s.begin():
+            await actions.reschedule(s, actions.Context(now=now), w.organizer, chat_id, reason="Too late")
