@@ -283,6 +283,10 @@ async def test_the_booking_link_books_through_the_core(fclient: httpx.AsyncClien
     page = await client.get(link + "?tz=America/New_York")
     assert page.status_code == 200 and page.headers["referrer-policy"] == "no-referrer"
     assert "Book a follow-up chat with Rec" in page.text and "05:00–05:30" in page.text and "05:30–06:00" in page.text  # New York time (EDT)
+    # The zone picker is searchable: a device's old name or a typed city finds the zone as the list spells it.
+    for asked, shown in (("Asia/Calcutta", "Asia/Kolkata"), ("new york", "America/New_York")):
+        other = await client.get(link, params={"tz": asked})
+        assert f'list="book-tz-zones" value="{shown}"' in other.text, asked
     csrf = csrf_of(page.text)
     r = await client.post(link, data={"csrf": csrf, "start": "2026-03-25T09:00:00+00:00", "tz": "America/New_York",
                                       "browser_tz": "America/New_York"})

@@ -430,8 +430,9 @@ def _invalid(request: Request, message: str = fu.INVALID_LINK) -> Response:
 
 
 def _viewer_zone(chosen: str, talent: User | None, inv: fu.Invitation) -> str:
-    if chosen and timefmt.is_valid_zone(chosen):
-        return chosen
+    picked = timefmt.pick_zone(chosen) if chosen else None  # typed into the picker, or the device's name for it (Asia/Calcutta)
+    if picked:
+        return picked
     if talent is not None and talent.timezone and timefmt.is_valid_zone(talent.timezone):
         return talent.timezone
     return inv.calendar.event.timezone
@@ -504,7 +505,8 @@ async def book_post(request: Request) -> Response:
                 return _with_headers(render(request, "livechat/followup_book.html", None, status=status_for(err), error=err.message, **view))
     await _publish(r, stored)
     flash(request, "Booked. Check your email for the confirmation and how to join.")
-    query = "?" + urlencode({"tz": chosen}) if chosen and timefmt.is_valid_zone(chosen) else ""
+    picked = timefmt.pick_zone(chosen) if chosen else None
+    query = "?" + urlencode({"tz": picked}) if picked else ""
     return RedirectResponse(f"/book/{signed}{query}", status_code=303)
 
 
