@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -402,18 +402,20 @@ async def import_csv(session: AsyncSession, ctx: actions.Context, actor: User, e
 async def _write_companies(session: AsyncSession, event: Event, result: Preview) -> Imported:
     rows = [{"event_id": event.id, "name": r.values["name"], "description": r.values["description"], "website": r.values["website"],
              "logo_url": r.values["logo_url"]} for r in result.rows]
-    await session.execute(insert(Company), rows)
+    await session.execute(insert(_table(Company)), rows)
     return Imported(added=len(rows), new_users=0, new_companies=len(rows))
 
 
 async def _write_people(session: AsyncSession, ctx: actions.Context, event: Event, result: Preview, found: dict[str, Any]) -> Imported:
+    # Core inserts into the tables: one executemany (or a few multi-row INSERTs) per table whatever the size. The ORM's bulk
+    # insert starts a new statement whenever a row's NULL columns differ from the last one's (talents vs recruiters).
     companies: dict[str, Company] = found["companies"]
     users: dict[str, User] = found["users"]
     company_ids = {key: c.id for key, c in companies.items()}
     new_companies: dict[str, str] = found["new_companies"]
     if new_companies:
         made = await session.execute(
-            insert(Company).returning(Company.id, Company.name),
+            insert(_table(Company)).returning(_table(Company).c.id, _table(Company).c.name),
             [{"event_id": event.id, "name": name, "description": "", "website": "", "logo_url": ""} for name in new_companies.values()],
         )
         company_ids.update({name.lower(): cid for cid, name in made.all()})
@@ -422,7 +424,7 @@ async def _write_people(session: AsyncSession, ctx: actions.Context, event: Even
     names = {email: u.name for email, u in users.items()}
     if new_people:
         made = await session.execute(
-            insert(User).returning(User.id, User.email),
+            insert(_table(User)).returning(_table(User).c.id, _table(User).c.email),
             [{"email": r.values["email"], "name": r.values["name"], "password_hash": None, "is_admin": False, "timezone": None,
               "headline": r.values["headline"], "calendar_token": secrets.token_urlsafe(24), "session_epoch": 0, "created_at": ctx.now}
              for r in new_people],
@@ -434,7 +436,7 @@ async def _write_people(session: AsyncSession, ctx: actions.Context, event: Even
         user = users.get(r.values["email"])
         if user is not None and not user.headline and r.values["headline"]:
             await session.execute(update(User).where(User.id == user.id, User.headline == "").values(headline=r.values["headline"]))
-    await session.execute(insert(Participant), [
+    await session.execute(insert(_table(Participant)), [
         {"event_id": event.id, "user_id": user_ids[r.values["email"]], "role": r.values["role"],
          "company_id": company_ids[r.values["company"].lower()] if r.values["role"] == Role.RECRUITER.value else None,
          "booking_mode": BookingMode.SELECTIVE.value, "custom_question": "", "ideal_candidate": "", "requests_used": 0, "chats_booked": 0}
@@ -448,9 +450,15 @@ async def _write_people(session: AsyncSession, ctx: actions.Context, event: Even
         to = _Addressee(names[email], email)
         mail = outbox.invitation(to=to.name, event_name=event.name, role=r.values["role"], url=ctx.link(f"/login/link/{secret}?next=/events/{event.id}"))
         mails.append(outbox.row(to, "invitation", mail, now=ctx.now))
-    await session.execute(insert(LoginLink), links)
-    await session.execute(insert(OutboxMessage), mails)
+    await session.execute(insert(_table(LoginLink)), links)
+    await session.execute(insert(_table(OutboxMessage)), mails)
     return Imported(added=len(result.rows), new_users=len(new_people), new_companies=len(new_companies))
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 @dataclass(frozen=True)
