@@ -1,4 +1,5 @@
-"""/api/v1/chats/{id}/outcome: the recruiter's record of a 1-1 chat (notes, rating, next step, no-show), as JSON."""
+"""/api/v1/chats/{id}/outcome: the recruiter's record of a 1-1 chat (notes, rating, next step, no-show), and
+/api/v1/chats/{id}/transcript: the messages of its video room, as JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 from starlette.routing import Route
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
-from scheduling import outcomes
+from scheduling import actions, outcomes, transcripts
 from scheduling.models import ChatOutcome, User
 from web import schemas as sc
 from web.api import ApiCall, Result, api
@@ -77,15 +78,46 @@ async def put_outcome(call: ApiCall) -> Result:
     return 200, await _out(call, view)
 
 
+class TranscriptLineOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    author: PersonRef | None
+    role: str
+    text: str
+
+
+class TranscriptOut(BaseModel):
+    chat_id: int
+    available: bool  # false until the chat has started
+    lines: list[TranscriptLineOut]
+    truncated: bool
+
+
+@api()
+async def get_transcript(call: ApiCall) -> Result:
+    """The room's messages of a chat the caller may see (its two people, organizers), once the chat has started."""
+    chat = await actions.load_chat(call.session, call.path_int("chat_id"), call.user)
+    found = await transcripts.transcript(call.session, chat, now=call.ctx.now)
+    lines = [
+        TranscriptLineOut(seq=line.seq, at=line.at, author=PersonRef(id=line.author_id, name=line.author) if line.author_id is not None else None,
+                          role=line.role, text=line.text)
+        for line in (found.lines if found else [])
+    ]
+    return 200, TranscriptOut(chat_id=chat.id, available=found is not None, lines=lines, truncated=bool(found and found.truncated))
+
+
 # For web/openapi.py: (method, path, summary, request body, response body, success status, response is a list)
 OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, type[BaseModel] | None, int, bool]] = [
     ("get", "/api/v1/chats/{chat_id}/outcome", "A 1-1 chat's outcome (its recruiter and the event's organizers; never the talent)",
      None, OutcomeOut, 200, False),
     ("put", "/api/v1/chats/{chat_id}/outcome", "Record a 1-1 chat's outcome once it has taken place (its recruiter): notes, rating 1-5, "
      "next step from the event's list, no-show", OutcomeIn, OutcomeOut, 200, False),
+    ("get", "/api/v1/chats/{chat_id}/transcript", "The messages written in a 1-1 chat's video room, once the chat has started "
+     "(its two people and the event's organizers)", None, TranscriptOut, 200, False),
 ]
 
 routes = [
     Route("/api/v1/chats/{chat_id:id}/outcome", get_outcome, methods=["GET"]),
     Route("/api/v1/chats/{chat_id:id}/outcome", put_outcome, methods=["PUT"]),
+    Route("/api/v1/chats/{chat_id:id}/transcript", get_transcript, methods=["GET"]),
 ]

@@ -344,3 +344,26 @@ async def test_history_tells_a_withdrawal_from_an_organizers_cancel(client: http
     org_page = (await client.get(f"/chats/{by_org.id}")).text
     assert "Olga Organizer cancelled the request" in org_page and "Cancelled by Olga Organizer" in org_page and "withdrew" not in org_page
     assert "Undo" not in org_page
+
+
+async def test_transcript_api(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now, talents=2)
+    chat = await confirmed_chat(sm, w, clock.now)
+    assert chat.starts_at is not None
+    async with sm() as s, s.begin():
+        await conversations.append(s, room_key(chat.id), kind="message", author_id=w.recruiters[0].id,
+                                   body={"text": "Welcome!", "name": "Rita Recruiter 0", "role": "recruiter"}, now=chat.starts_at)
+    url = f"/api/v1/chats/{chat.id}/transcript"
+    tal = await token(client, "tal0@example.test")
+    early = await client.get(url, headers=tal)
+    assert early.status_code == 200 and early.json() == {"chat_id": chat.id, "available": False, "lines": [], "truncated": False}
+    clock.now = chat.starts_at + dt.timedelta(minutes=3)
+    for email in ("tal0@example.test", "rec0@example.test", "org@example.test"):
+        body = (await client.get(url, headers=await token(client, email))).json()
+        assert body["available"] is True and [(x["author"]["name"], x["role"], x["text"]) for x in body["lines"]] == [
+            ("Rita Recruiter 0", "recruiter", "Welcome!")]
+        assert dt.datetime.fromisoformat(body["lines"][0]["at"]) == chat.starts_at
+    stranger = await client.get(url, headers=await token(client, "tal1@example.test"))
+    assert stranger.status_code == 404 and stranger.json()["error"]["code"] == "chat_not_found"
+    assert (await client.get(url)).status_code == 401
