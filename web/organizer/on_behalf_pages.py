@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Awaitable, Callable
 from itertools import groupby
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +73,9 @@ def _start(raw: str) -> dt.datetime | None:
     return timefmt.checked_instant(value, "new time")
 
 
-def _post(op: str):  # type: ignore[no-untyped-def]
+def _post(op: str) -> Callable[[Request], Awaitable[Response]]:
+    """The form post of one operation (cancel, reschedule): a refusal shows the page again with what was typed."""
+
     async def handler(request: Request) -> Response:
         form = await request.form()
         if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
