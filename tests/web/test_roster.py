@@ -536,3 +536,32 @@ async def test_sign_in_links_can_be_copied_only_for_people_who_are_nowhere_else(
     page = await client.get(url1)
     r = await client.post(url1, data={"csrf": csrf_of(page.text), "op": "copy"})
     assert r.status_code == 200 and 'id="signin-link"' in r.text
+
+
+async def test_a_recruiter_on_a_job_posting_outside_the_event_gets_no_copied_link(client: httpx.AsyncClient, engine: AsyncEngine,
+                                                                                   clock: FakeClock) -> None:
+    """Job postings without an event (QuickChat) and live-chat teams of other events count as 'elsewhere' too."""
+    from scheduling.livechat.desk_models import Team, TeamMember
+    from scheduling.livechat.models import JobReq, JobReqAssignee
+
+    w, sm = await organizer(client, engine, clock, recruiters=2)
+    rec0, rec1 = w.recruiters
+    async with sm() as s, s.begin():
+        job = JobReq(title="Backend engineer", company="Acme Robotics", event_id=None, created_by_id=w.admin.id, created_at=clock.now,
+                     updated_at=clock.now)
+        s.add(job)
+        await s.flush()
+        s.add(JobReqAssignee(job_req_id=job.id, user_id=rec0.id, created_at=clock.now))
+        admin = await s.get(User, w.admin.id)
+        assert admin is not None
+        other = await actions.create_event(s, actions.Context(now=clock.now), admin, name="Booth Day", timezone="UTC",
+                                           starts_at=clock.now.replace(day=25), ends_at=clock.now.replace(day=26))
+        team = Team(event_id=other.id, name="Support", created_at=clock.now)
+        s.add(team)
+        await s.flush()
+        s.add(TeamMember(team_id=team.id, user_id=rec1.id))
+    for rec, place in ((rec0, "1 job posting"), (rec1, "1 live-chat team")):
+        url = f"/events/{w.event_id}/manage/people/{rec.id}"
+        page = await client.get(url)
+        r = await client.post(url, data={"csrf": csrf_of(page.text), "op": "copy"})
+        assert r.status_code == 403 and f"also takes part in {place}" in r.text and "/login/link/" not in r.text
