@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduling import accounts, actions, limits, outbox
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from scheduling.livechat.desk_models import Team, TeamMember
+from scheduling.livechat.desk_models import RoutingRule, Team, TeamMember
 from scheduling.livechat.export import to_csv
 from scheduling.livechat.models import JobReq, JobReqAssignee
 from scheduling.models import (
@@ -699,6 +699,12 @@ async def remove_person(session: AsyncSession, ctx: actions.Context, actor: User
                            code="chat_in_progress") from None
     await session.execute(delete(Participant).where(Participant.id == p.member.id))
     session.expunge(p.member)
+    # Off the event's live-chat desk too: its teams, routing rules naming them, its job postings.
+    uid = p.user.id
+    await session.execute(delete(TeamMember).where(TeamMember.user_id == uid, TeamMember.team_id.in_(select(Team.id).where(Team.event_id == event.id))))
+    await session.execute(delete(RoutingRule).where(RoutingRule.event_id == event.id, RoutingRule.user_id == uid))
+    await session.execute(delete(JobReqAssignee).where(JobReqAssignee.user_id == uid,
+                                                       JobReqAssignee.job_req_id.in_(select(JobReq.id).where(JobReq.event_id == event.id))))
     return Removed(p.user.name, len(chat_ids))
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduling import accounts, actions
 from scheduling.db import create_sessionmaker
+from scheduling.livechat.desk_models import Team, TeamMember
 from scheduling.models import BusyBlock, ChatRequest, Company, LoginLink, OutboxMessage, Participant, User
 from tests.factories import PASSWORD, World, make_world
 from tests.web.conftest import FakeClock
@@ -428,6 +429,10 @@ async def test_removing_a_recruiter_cancels_their_open_chats_with_notices(client
         await actions.book(s, ctx, w.talents[2], confirmed.id, slots[0].start)
         declined = await actions.send_request(s, ctx, w.talents[3], w.event_id, recruiter_id=rita.id)
         await actions.decline(s, ctx, rita, declined.id)
+        team = Team(event_id=w.event_id, name="Acme desk", created_at=clock.now)
+        s.add(team)
+        await s.flush()
+        s.add(TeamMember(team_id=team.id, user_id=rita.id))
     url = f"/events/{w.event_id}/manage/people/{rita.id}"
     page = await client.get(url)
     assert "Their 3 open 1-1 chats" in page.text
@@ -447,6 +452,7 @@ async def test_removing_a_recruiter_cancels_their_open_chats_with_notices(client
             assert t.email in by_to and "Rita Recruiter 0 was removed from the event" in by_to[t.email].body_text
         cancel_invite = by_to["tal2@example.test"]
         assert cancel_invite.ical_method == "CANCEL" and cancel_invite.ical and "METHOD:CANCEL" in cancel_invite.ical
+        assert (await s.execute(select(func.count()).select_from(TeamMember))).scalar_one() == 0  # off the event's desk too
         # The pending request's credit is given back to its talent.
         tom = await actions.participation(s, w.event_id, w.talents[0].id)
         assert tom is not None and tom.requests_used == 0
@@ -541,7 +547,6 @@ async def test_sign_in_links_can_be_copied_only_for_people_who_are_nowhere_else(
 async def test_a_recruiter_on_a_job_posting_outside_the_event_gets_no_copied_link(client: httpx.AsyncClient, engine: AsyncEngine,
                                                                                    clock: FakeClock) -> None:
     """Job postings without an event (QuickChat) and live-chat teams of other events count as 'elsewhere' too."""
-    from scheduling.livechat.desk_models import Team, TeamMember
     from scheduling.livechat.models import JobReq, JobReqAssignee
 
     w, sm = await organizer(client, engine, clock, recruiters=2)
