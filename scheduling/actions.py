@@ -657,10 +657,11 @@ def _invites(
         else:
             cal = ical.cancel(invite_for(ctx, chat, talent, recruiter, event, at=old), stamp=ctx.now)
     for person, other in ((talent, recruiter), (recruiter, talent)):
-        who = actor.name if actor is not None and actor.id != person.id else "You"
-        by = ""
+        who, by = (actor.name if actor is not None else "Fairmeet"), ""
         if by_organizers:
             who, by = other.name, ORGANIZERS
+        elif actor is not None and actor.id == person.id:  # the actor's own copy: "You cancelled ... with Rita", about Rita
+            who, by = other.name, "You"
         if kind == "confirmed":
             assert chat.starts_at is not None and chat.ends_at is not None and cal is not None
             when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone)

@@ -204,3 +204,23 @@ async def test_two_organizers_cancelling_at_once_cancel_once(engine: AsyncEngine
     with pytest.raises(Conflict):
         async with sm() as s, s.begin():
             await actions.reschedule(s, actions.Context(now=now), w.organizer, chat_id, reason="Too late")
+
+
+async def test_the_persons_own_copy_names_the_other_person(engine: AsyncEngine, now: dt.datetime) -> None:
+    """The one who cancels or moves a chat got 'Cancelled: 1-1 chat with You'; their copy is about the other person now."""
+    sm = create_sessionmaker(engine)
+    w, chat_id, first = await _confirmed(sm, now)
+    async with sm() as s, s.begin():
+        await actions.reschedule(s, actions.Context(now=now), w.recruiters[0], chat_id, reason="Clash", start=first + SLOT)
+    async with sm() as s, s.begin():
+        await actions.cancel(s, actions.Context(now=now), w.talents[0], chat_id, reason="Got a job")
+    moved = {m.to_email: m for m in await _mails(sm, "rescheduled")}
+    assert moved["rec0@example.test"].subject == "Rescheduled: 1-1 chat with Tom Talent 0"
+    assert "You moved your 1-1 chat with Tom Talent 0" in moved["rec0@example.test"].body_text
+    assert moved["tal0@example.test"].subject == "Rescheduled: 1-1 chat with Rita Recruiter 0"
+    assert "Rita Recruiter 0 rescheduled your 1-1 chat" in moved["tal0@example.test"].body_text
+    gone = {m.to_email: m for m in await _mails(sm, "cancelled")}
+    assert gone["tal0@example.test"].subject == "Cancelled: 1-1 chat with Rita Recruiter 0"
+    assert "You cancelled your 1-1 chat (" in gone["tal0@example.test"].body_text and "with Rita Recruiter 0" in gone["tal0@example.test"].body_text
+    assert gone["rec0@example.test"].subject == "Cancelled: 1-1 chat with Tom Talent 0"
+    assert "Tom Talent 0 cancelled your 1-1 chat (" in gone["rec0@example.test"].body_text
