@@ -128,15 +128,32 @@ _FOCUS_STYLE_JS = """() => {
 }"""
 
 
+# Things that look clickable (a pointer cursor) but that the keyboard cannot reach: not a control, not inside one or its
+# label, not focusable. A mouse-only action.
+_MOUSE_ONLY_JS = """() => {
+  const controls = 'a[href], button, input, select, textarea, summary, label, [tabindex], [contenteditable]';
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (getComputedStyle(el).cursor !== 'pointer' || el.closest(controls)) continue;
+    if (!el.checkVisibility({visibilityProperty: true})) continue;
+    if (el.parentElement && getComputedStyle(el.parentElement).cursor === 'pointer' && !el.parentElement.closest(controls)) continue;
+    if (el.closest('svg') && el.tagName.toLowerCase() !== 'svg') continue;
+    out.push(el);
+  }
+  return out.slice(0, 20).map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} "${
+    (el.innerText || '').trim().replace(/\\s+/g, ' ').slice(0, 40)}"`);
+}"""
+
+
 async def tab_through(page: Page, where: str, *, limit: int = 250) -> list[str]:
     """Presses Tab from the top of the page until focus leaves it; returns the problems: an element with no visible focus
-    indicator, and a focusable element Tab never reached."""
+    indicator (or a faint one), a focusable element Tab never reached, and something clickable that is not focusable at all."""
     count = len(await page.evaluate(_FOCUSABLE_JS))
+    problems = [f"{where}: looks clickable but the keyboard cannot reach it: {name}" for name in await page.evaluate(_MOUSE_ONLY_JS)]
     # Tab from the very top: a focusable stand-in before everything else (an autofocused field would start the walk
     # half-way down), removed once Tab has left it.
     await page.evaluate("""() => { const a = document.createElement('span'); a.id = '__a11y_start'; a.tabIndex = 0;
         document.body.prepend(a); a.focus(); window.scrollTo(0, 0); }""")
-    problems: list[str] = []
     reached: set[int] = set()
     last = -2
     for _ in range(min(limit, count * 4 + 20)):  # date and time fields take a Tab per part

@@ -514,12 +514,14 @@ async def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
             <body><main><h1>Bad page</h1><p style="color:#bbb">Too faint to read</p><input id="unlabelled">
             <button id="nameless"><svg width="10" height="10"></svg></button><button id="nofocus">No ring</button>
             <a id="faint" href="#x">Faint ring</a><div id="clickonly" tabindex="-1" role="button" onclick="1">Mouse only</div>
-            <span id="unreachable"><a href="#y" tabindex="-1">Out of reach</a></span><a href="#z" id="last">Last</a></main></body></html>""")
+            <span id="unreachable"><a href="#y" tabindex="-1">Out of reach</a></span><a href="#z" id="last">Last</a>
+            <span id="mouseonly" style="cursor:pointer" onclick="this.textContent = 'clicked'">Mouse only</span></main></body></html>""")
         rules = {v.rule for v in await run_axe(page, "bad page")}
         assert {"color-contrast", "label", "button-name"} <= rules, rules
         problems = "\n".join(await tab_through(page, "bad page"))
         assert "no visible focus on button#nofocus" in problems, problems
         assert "focus outline of a#faint" in problems and "under 3:1" in problems, problems
+        assert 'the keyboard cannot reach it: span#mouseonly. "Mouse only"' in problems, problems
         # An element taken out of the tab order is not counted as "must be reachable" (tabindex=-1 is a deliberate choice);
         # everything else on the page was reached.
         assert "never reaches" not in problems, problems
