@@ -526,6 +526,8 @@ async def accept(session: AsyncSession, ctx: Context, actor: User, chat_id: int)
     other = _other(chat, actor, talent, recruiter)
     mail = outbox.request_accepted(to=other.name, other=actor.name, event_name=event.name, url=ctx.link(f"/chats/{chat.id}"))
     outbox.enqueue(session, other, "request_accepted", mail, now=ctx.now)
+    if not await open_slots_for_chat(session, chat, event, now=ctx.now):  # nothing free: the talent is told when a slot opens
+        await slot_watch.arm(session, chat, ctx.now)
     return chat
 
 

@@ -191,3 +191,24 @@ async def test_an_empty_slot_list_from_the_api_arms_the_watch_too(client: httpx.
     async with sm() as s:
         assert await s.get(SlotWatch, ids[1]) is not None
         assert await s.get(SlotWatch, ids[0]) is None  # only the chat whose talent looked
+
+
+async def test_accepting_when_no_slot_is_free_arms_the_watch(engine: AsyncEngine, now: dt.datetime) -> None:
+    """The talent is watched from the moment their request is accepted, even before they open the chat page."""
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, now, talents=2, window=(dt.timedelta(hours=1), dt.timedelta(hours=1) + SLOT))
+    ctx = actions.Context(now=now)
+    start = (now + dt.timedelta(days=1)).replace(hour=1, minute=0)
+    rec = w.recruiters[0]
+    async with sm() as s, s.begin():
+        first = await actions.send_request(s, ctx, w.talents[0], w.event_id, recruiter_id=rec.id)
+        await actions.accept(s, ctx, rec, first.id)  # a slot is free: no watch
+        await actions.book(s, ctx, w.talents[0], first.id, start)
+        second = await actions.send_request(s, ctx, w.talents[1], w.event_id, recruiter_id=rec.id)
+        await actions.accept(s, ctx, rec, second.id)  # none free: watched
+    async with sm() as s:
+        assert await s.get(SlotWatch, first.id) is None
+        assert await s.get(SlotWatch, second.id) is not None
+    async with sm() as s, s.begin():
+        await actions.cancel(s, ctx, w.talents[0], first.id, "Other plans")
+    assert [m.to_email for m in await _opened_mails(sm)] == ["tal1@example.test"]
