@@ -1,12 +1,13 @@
 """Slot watches: a talent whose accepted chat found no free slot is told once, by email and on the page, when one opens.
 
-A watch is armed when the talent looks for a time and finds none (the chat page or the API's slot list), and re-armed when they look
-again after a notice and again find none. Anything that can free a recruiter's time (a cancel, a reschedule, new
-availability) calls `notify_opened` in its own transaction: each armed watch of that recruiter (or of the talent
-whose chat was freed) whose chat now has a free slot is marked notified by a conditional UPDATE, and only the
-transaction that changed the row writes the mail, so a talent is told once however many changes race.
-Rows are updated in chat-id order, so two notifiers never deadlock on them; they are taken after everything the
-calling action locks (the chat, the talent's counter, the busy blocks), which keeps the booking lock order.
+A watch is armed when a request is accepted with no slot free, or when the talent looks for a time and finds none
+(the chat page, the API's slot list), and re-armed when they look again after a notice and again find none.
+Anything that can free a recruiter's time (a cancel, a reschedule, new availability) calls `notify_opened` in its own
+transaction: each armed watch of that recruiter (or of the talent whose chat was freed) whose chat now has a free slot
+is marked notified by a conditional UPDATE, and only the transaction that changed the row writes the mail, so a
+talent is told once however many changes race. Rows are updated in chat-id order, so two notifiers never deadlock on
+them; they are taken after everything the calling action locks (the chat, the talent's counter, the busy blocks),
+which keeps the booking lock order.
 """
 
 from __future__ import annotations
