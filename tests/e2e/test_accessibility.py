@@ -271,6 +271,10 @@ async def _import_preview(page: Page, ids: Ids) -> None:
     await expect(page.locator("table.preview")).to_be_visible()
 
 
+async def _outcome_form(page: Page, ids: Ids) -> None:
+    await expect(page.get_by_role("heading", name="Outcome")).to_be_visible()
+
+
 async def _room_check(page: Page, ids: Ids) -> None:
     await expect(page.get_by_role("heading", name="Ready to join?")).to_be_visible()
     await expect(page.locator("#net-result")).not_to_have_attribute("data-state", "running", timeout=25_000)
@@ -369,6 +373,7 @@ RECRUITER = [
 
 ROOM_RECRUITER = [
     Visit("/chats/{chat_id:id}/room", "room: recruiter's check screen", then(goto("/chats/{room_chat}/room"), _room_check), LIVE_VIDEO),
+    Visit("/chats/{chat_id:id}", "chat under way: the recruiter's outcome form", then(goto("/chats/{room_chat}"), _outcome_form)),
 ]
 
 ORGANIZER = [
