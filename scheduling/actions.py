@@ -524,10 +524,12 @@ async def accept(session: AsyncSession, ctx: Context, actor: User, chat_id: int)
     _record(session, ctx, chat, actor, S.ACCEPTED)
     talent, recruiter, event = await chat_people(session, chat)
     other = _other(chat, actor, talent, recruiter)
-    mail = outbox.request_accepted(to=other.name, other=actor.name, event_name=event.name, url=ctx.link(f"/chats/{chat.id}"))
-    outbox.enqueue(session, other, "request_accepted", mail, now=ctx.now)
-    if not await open_slots_for_chat(session, chat, event, now=ctx.now):  # nothing free: the talent is told when a slot opens
+    slot_free = bool(await open_slots_for_chat(session, chat, event, now=ctx.now))
+    if not slot_free:  # nothing free: the talent is told when a slot opens
         await slot_watch.arm(session, chat, ctx.now)
+    mail = outbox.request_accepted(to=other.name, other=actor.name, event_name=event.name, url=ctx.link(f"/chats/{chat.id}"),
+                                   to_talent=other.id == chat.talent_id, slot_free=slot_free)
+    outbox.enqueue(session, other, "request_accepted", mail, now=ctx.now)
     return chat
 
 
@@ -542,7 +544,9 @@ async def decline(session: AsyncSession, ctx: Context, actor: User, chat_id: int
     chat.closed_by_id = actor.id
     talent, recruiter, event = await chat_people(session, chat)
     other = _other(chat, actor, talent, recruiter)
-    mail = outbox.request_declined(to=other.name, other=actor.name, event_name=event.name, reason=reason, url=ctx.link(f"/events/{event.id}"))
+    to_talent = other.id == chat.talent_id
+    mail = outbox.request_declined(to=other.name, other=actor.name, event_name=event.name, reason=reason, to_talent=to_talent,
+                                   url=ctx.link(f"/events/{event.id}/recruiters" if to_talent else f"/events/{event.id}/talents"))
     outbox.enqueue(session, other, "request_declined", mail, now=ctx.now)
     return chat
 

@@ -73,16 +73,23 @@ def request_received(*, to: str, sender: str, event_name: str, message: str, ans
     return Mail(f"New 1-1 chat request from {sender}", "\n".join(lines) + _sign(event_name))
 
 
-def request_accepted(*, to: str, other: str, event_name: str, url: str) -> Mail:
-    body = f"Hello {to},\n\n{other} accepted your 1-1 chat request for {event_name}.\nPick a time that suits you both:\n{url}"
+def request_accepted(*, to: str, other: str, event_name: str, url: str, to_talent: bool = True, slot_free: bool = True) -> Mail:
+    """To the request's sender; the talent is the one who picks the time, and is told when nothing is free yet."""
+    body = f"Hello {to},\n\n{other} accepted your 1-1 chat request for {event_name}.\n"
+    if not to_talent:
+        body += f"{other} now picks a time from your calendar; you'll get the calendar invite when they do:\n{url}"
+    elif slot_free:
+        body += f"Pick a time that suits you both:\n{url}"
+    else:
+        body += f"No time is free in their calendar right now. We'll email you as soon as one opens:\n{url}"
     return Mail(f"{other} accepted your 1-1 chat request", body + _sign(event_name))
 
 
-def request_declined(*, to: str, other: str, event_name: str, reason: str, url: str) -> Mail:
+def request_declined(*, to: str, other: str, event_name: str, reason: str, url: str, to_talent: bool = True) -> Mail:
     body = f"Hello {to},\n\n{other} declined your 1-1 chat request for {event_name}."
     if reason:
         body += f"\n\nTheir note: {reason}"
-    body += f"\n\nOther recruiters are still open for chats:\n{url}"
+    body += f"\n\nOther recruiters are still open for chats:\n{url}" if to_talent else f"\n\nThe event's other talents:\n{url}"
     return Mail(f"{other} declined your 1-1 chat request", body + _sign(event_name))
 
 

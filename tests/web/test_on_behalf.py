@@ -224,3 +224,14 @@ async def test_the_persons_own_copy_names_the_other_person(engine: AsyncEngine, 
     assert "You cancelled your 1-1 chat (" in gone["tal0@example.test"].body_text and "with Rita Recruiter 0" in gone["tal0@example.test"].body_text
     assert gone["rec0@example.test"].subject == "Cancelled: 1-1 chat with Tom Talent 0"
     assert "Tom Talent 0 cancelled your 1-1 chat (" in gone["rec0@example.test"].body_text
+
+
+async def test_no_organizer_actions_once_the_chat_has_started(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """A chat under way can't be cancelled or moved any more, so the organizer's card doesn't offer it."""
+    sm = create_sessionmaker(engine)
+    _, chat_id, first = await _confirmed(sm, clock.now)
+    await as_user(client, "org@example.test")
+    assert "Organizer actions" in (await client.get(f"/chats/{chat_id}")).text
+    clock.now = first + dt.timedelta(minutes=5)
+    text = (await client.get(f"/chats/{chat_id}")).text
+    assert "Organizer actions" not in text and "/organize#cancel" not in text
