@@ -143,8 +143,8 @@ def _format_from(form: FormData) -> actions.ChatFormat:
 
 
 def _zone(form: FormData) -> str:
-    tz = _s(form, "timezone")
-    if not timefmt.is_valid_zone(tz):
+    tz = timefmt.pick_zone(_s(form, "timezone"))  # as the account page reads it: 'berlin', 'America/New York', old names
+    if tz is None:
         raise Invalid("Time zone: pick the event's time zone from the list.")
     return tz
 
