@@ -16,6 +16,7 @@ reached by Tab.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -140,6 +141,11 @@ async def _prepare(server: A11yServer) -> Ids:
         change = await desk.leave(session, ctx, rita, started.chat.id, subject="Nia asks about remote work")
         assert change.ticket is not None
         ids.live_ended, ids.ticket = started.chat.id, change.ticket.id
+        # One Rita has taken and is in: the console's chat view, the candidate's chat with a recruiter.
+        active = await chats.start_job_chat(session, ctx, ids.backend_job, chats.CandidateForm(
+            name="Lee Active", email="lee@mail.example", answers=answers))
+        await chats.take(session, ctx, rita, active.chat.id)
+        ids.extra["active_continue"] = live.continue_link(settings, active.chat.id).removeprefix(server.base_url)
         await chats.set_agent(session, rita, ctx.now, available=False)
         waiting = await chats.start_job_chat(session, ctx, ids.backend_job, chats.CandidateForm(
             name="Omar Oduya", email="omar@mail.example", answers=answers))
@@ -271,6 +277,17 @@ async def _import_preview(page: Page, ids: Ids) -> None:
     await expect(page.locator("table.preview")).to_be_visible()
 
 
+async def _continue_active(page: Page, ids: Ids) -> None:
+    await page.goto(ids.extra["active_continue"])
+    await expect(page.locator("#lc").get_by_role("heading", name="Rita Recruiter")).to_be_visible()
+
+
+async def _console_chat(page: Page, ids: Ids) -> None:
+    tab = page.get_by_role("tab", name=re.compile("Lee Active"))
+    await tab.click()
+    await expect(tab).to_have_attribute("aria-selected", "true")
+
+
 async def _outcome_form(page: Page, ids: Ids) -> None:
     await expect(page.get_by_role("heading", name="Outcome")).to_be_visible()
 
@@ -312,7 +329,8 @@ ANONYMOUS = [
     Visit("/demo/careers", "demo careers site (embeds the widget)", goto("/demo/careers")),
     Visit("/jobs/{job_id:id}/chat", "no-JavaScript chat form", goto("/jobs/{backend_job}/chat")),
     Visit("/jobs/{job_id:id}/chat/{chat_id:id}", "no-JavaScript chat", then(goto("/jobs/{backend_job}/chat"), _plain_chat)),
-    Visit("/live/continue/{signed}", "continue a chat from the emailed link", goto("{continue_path}")),
+    Visit("/live/continue/{signed}", "continue a chat from the emailed link (waiting in line)", goto("{continue_path}")),
+    Visit("/live/continue/{signed}", "continue a chat from the emailed link (a recruiter answering)", _continue_active),
     Visit("/book/{signed}", "book a follow-up chat", goto("{book_path}")),
     Visit("/articles/{article_id:id}", "public help article", goto("/articles/{article}")),
     Visit("/no/such/page", "404 page (stranger)", goto("/no/such/page", 404)),
@@ -358,6 +376,7 @@ RECRUITER = [
     Visit("/events/{event_id:id}/support", "event help page", goto("/events/{event}/support")),
     Visit("/chats/{chat_id:id}", "chat: request sent", goto("/chats/{tom_incoming}")),
     Visit("/live/console", "live-chat console", goto("/live/console")),
+    Visit("/live/console", "live-chat console: a chat open", _console_chat),
     Visit("/live/history", "chat history", goto("/live/history")),
     Visit("/live/history/{chat_id:id}", "one chat in history", goto("/live/history/{live_ended}")),
     Visit("/live/chats/{chat_id:id}/follow-up", "follow up after a chat", goto("/live/chats/{live_ended}/follow-up")),
