@@ -15,6 +15,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 AXE_JS = Path(__file__).resolve().parents[2] / ".venv" / "axe" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2, levels A and AA (axe's tags; wcag22a holds no rules of its own in axe 4.10).
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# axe's best-practice rules about landmarks, held to as well: all content in a landmark (what screen-reader users jump
+# between), one main, no landmark nested where it can't be found. Other best-practice rules are not checked.
+LANDMARK_RULES = ("region", "landmark-one-main", "landmark-complementary-is-top-level", "landmark-no-duplicate-main",
+                  "landmark-main-is-top-level", "landmark-banner-is-top-level", "landmark-contentinfo-is-top-level")
 FAILING_IMPACTS = ("serious", "critical")
 
 
@@ -48,20 +52,22 @@ class Violation:
 
 
 async def run_axe(target: Page | Frame, where: str, *, disable: dict[str, str] | None = None) -> list[Violation]:
-    """Runs axe on the page (or frame) as it is now; returns its serious and critical WCAG A/AA violations.
+    """Runs axe on the page (or frame) as it is now; returns its serious and critical WCAG A/AA violations, and any breach
+    of the landmark rules (LANDMARK_RULES, whatever their impact).
 
     `disable` maps rule ids to the written reason they do not apply on this page (a false positive): only such rules are
     turned off, never to make a page pass."""
     if not await target.evaluate("() => typeof window.axe === 'object'"):
         await target.add_script_tag(path=str(axe_source()))
-    options: dict[str, Any] = {"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]}
+    options: dict[str, Any] = {"runOnly": {"type": "tag", "values": [*TAGS, "best-practice"]}, "resultTypes": ["violations"]}
     if disable:
         assert all(reason.strip() for reason in disable.values()), "every disabled rule needs its reason"
         options["rules"] = {rule: {"enabled": False} for rule in disable}
     result: dict[str, Any] = await target.evaluate("(options) => axe.run(document, options)", options)
     found = []
     for v in result["violations"]:
-        if v.get("impact") not in FAILING_IMPACTS:
+        wcag = bool(set(v.get("tags", [])) & set(TAGS))
+        if not (wcag and v.get("impact") in FAILING_IMPACTS) and v["id"] not in LANDMARK_RULES:
             continue
         nodes = v.get("nodes", [])
         targets = tuple(" ".join(map(str, n.get("target", []))) + "  " + " ".join(str(n.get("html", "")).split())[:140] for n in nodes)
