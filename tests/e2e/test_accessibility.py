@@ -6,7 +6,8 @@ violation fails the test with its rule, its elements and the page. The video roo
 the call; the QuickChat widget, the job page with its chat open, and the no-JavaScript chat too.
 
 `test_every_html_page_is_checked` lists the app's GET routes (create_app().routes, recursively) and fails on one that is
-neither visited here nor exempted with a reason (JSON, calendar files, downloads): a new page needs its check.
+neither visited here nor exempted with a reason (JSON, calendar files, downloads): a new page needs its check. It prints the
+pages covered (pytest -s). Every page also reflows at 320 CSS pixels (WCAG 1.4.10).
 
 Keyboard: on the main pages of each role, Tab reaches every visible control and each shows a visible focus indicator;
 in the room, the controls (microphone, camera, screen share, background, leave, chat and people tabs) have names and are
@@ -524,6 +525,28 @@ async def test_axe_on_a_phone(role: str, prepared: A11yServer, open_as: Callable
     page = await open_as(email, **PHONE)
     found = await _check(page, prepared.ids, role + " (phone)", visits)
     assert not found, _report(found)
+
+
+@pytest.mark.parametrize("role", list(PLANS))
+async def test_pages_reflow_at_320_css_pixels(role: str, prepared: A11yServer, open_as: Callable[..., Awaitable[Page]]) -> None:
+    """WCAG 1.4.10 (reflow): at 320 CSS pixels wide (a 1280 px screen zoomed to 400 %) no page scrolls sideways; a wide table
+    may scroll inside its own box."""
+    email, visits = PLANS[role]
+    page = await open_as(email, viewport={"width": 320, "height": 640})
+    wide: list[str] = []
+    for visit in visits:
+        try:
+            await visit.go(page, prepared.ids)
+        except (AssertionError, PlaywrightError) as err:
+            wide.append(f"{role} · {visit.label}: could not be opened as planned: {str(err).splitlines()[0]}")
+            continue
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        if width > 320:
+            culprits = await page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter((e) => e.getBoundingClientRect().right > 321 && e.getClientRects().length).slice(0, 5)
+                .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} ${Math.round(e.getBoundingClientRect().right)}px`)""")
+            wide.append(f"{role} · {visit.label} (/{page.url.split('/', 3)[-1]}): {width}px wide; {', '.join(culprits)}")
+    assert not wide, "pages wider than 320 CSS pixels:\n" + "\n".join(wide)
 
 
 async def test_the_checks_find_what_they_look_for(browser: Browser) -> None:
