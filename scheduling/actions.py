@@ -670,20 +670,21 @@ def _invites(
             who, by = other.name, "You"
         if kind == "confirmed":
             assert chat.starts_at is not None and chat.ends_at is not None and cal is not None
-            when = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
-            short = timefmt.stamp(chat.starts_at, timefmt.zone(person.timezone, event.timezone))
-            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when, short_when=short, url=url, ical=cal)
+            when = outbox.when(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
+            mail = outbox.chat_confirmed(to=person.name, other=other.name, event_name=event.name, when=when.long, short_when=when.short,
+                                         url=url, ical=cal)
         elif kind == "cancelled":
-            span = timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone) if chat.starts_at and chat.ends_at else None
+            span = outbox.when(chat.starts_at, chat.ends_at, person.timezone, event.timezone).long if chat.starts_at and chat.ends_at else None
             mail = outbox.chat_cancelled(to=person.name, other=who, event_name=event.name, when=span, reason=reason, url=url, ical=cal, by=by)
         else:
             assert old is not None and cal is not None
-            old_when = timefmt.span(old[0], old[1], person.timezone, event.timezone)
-            new_when = (
-                timefmt.span(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
+            old_when = outbox.when(old[0], old[1], person.timezone, event.timezone).long
+            new = (
+                outbox.when(chat.starts_at, chat.ends_at, person.timezone, event.timezone)
                 if chat.status == S.CONFIRMED.value and chat.starts_at and chat.ends_at else None
             )
-            mail = outbox.chat_rescheduled(to=person.name, other=who, event_name=event.name, old_when=old_when, new_when=new_when,
+            mail = outbox.chat_rescheduled(to=person.name, other=who, event_name=event.name, old_when=old_when,
+                                           new_when=new.long if new else None, new_short=new.short if new else "",
                                            reason=reason, url=url, ical=cal, by=by)
         rows.append(outbox.row(person, kind, mail, now=ctx.now))
     return rows

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduling import timefmt
 from scheduling.models import OutboxMessage, User
 
 
@@ -53,6 +54,33 @@ def enqueue(session: AsyncSession, to: User, kind: str, mail: Mail, *, now: dt.d
     message = OutboxMessage(**row(to, kind, mail, now=now))
     session.add(message)
     return message
+
+
+@dataclass(frozen=True)
+class When:
+    """A chat's time as one recipient's mails give it: `long` in the body, `short` in the subject, in the same zone."""
+
+    long: str
+    short: str
+
+
+def when(start: dt.datetime, end: dt.datetime, person_tz: str | None, event_tz: str) -> When:
+    """The recipient's zone (their own, else the event's, said so), named the same way in body and subject.
+
+    'Tue 10 Mar 2026, 09:00–09:20 UTC · event time Tue 10:00–10:20 CET (Europe/Berlin)' and 'Tue 10 Mar 2026, 09:00 UTC';
+    with no zone of their own: 'Tue 10 Mar 2026, 10:00–10:20 CET (Europe/Berlin, the event's time zone)'.
+    """
+    ez = timefmt.zone(event_tz)
+    own = bool(person_tz) and timefmt.zone(person_tz, "UTC").key == person_tz
+    vz = timefmt.zone(person_tz) if own else ez
+    text = f"{timefmt.day(start, vz)}, {timefmt.hours(start, end, vz)}"
+    if not own:
+        text += f" ({vz.key}, the event's time zone)"
+    elif vz.key != timefmt.zone_label(start.astimezone(vz)):  # 'UTC' names itself
+        text += f" ({vz.key})"
+    if vz.key != ez.key and start.astimezone(ez).utcoffset() != start.astimezone(vz).utcoffset():
+        text += f" · event time {start.astimezone(ez):%a} {timefmt.hours(start, end, ez)} ({ez.key})"
+    return When(text, timefmt.stamp(start, vz))
 
 
 def _sign(event_name: str) -> str:
@@ -114,8 +142,10 @@ def chat_cancelled(*, to: str, other: str, event_name: str, when: str | None, re
 
 
 def chat_rescheduled(
-    *, to: str, other: str, event_name: str, old_when: str, new_when: str | None, reason: str, url: str, ical: str, by: str = ""
+    *, to: str, other: str, event_name: str, old_when: str, new_when: str | None, reason: str, url: str, ical: str, by: str = "",
+    new_short: str = "",
 ) -> Mail:
+    """`new_short`: the new time for the subject ('Tue 10 Mar 2026, 09:00 UTC'); none when the slot was only released."""
     body = f"Hello {to},\n\n{other} rescheduled your 1-1 chat for {event_name}.\n\nWas: {old_when}\n"
     if by:  # on the two people's behalf
         body = f"Hello {to},\n\n{by} moved your 1-1 chat with {other} for {event_name}.\n\nWas: {old_when}\n"
@@ -127,7 +157,9 @@ def chat_rescheduled(
         body += f"\nReason: {reason}\n"
     body += f"\n{url}"
     method = "REQUEST" if new_when else "CANCEL"
-    return Mail(f"Rescheduled: 1-1 chat with {other}", body + _sign(event_name), ical, method)
+    subject = f"Rescheduled: 1-1 chat with {other}, now {new_short}" if new_when and new_short else (
+        f"Rescheduled: 1-1 chat with {other}" if new_when else f"Rescheduled: 1-1 chat with {other}, new time to be picked")
+    return Mail(subject, body + _sign(event_name), ical, method)
 
 
 def invitation(*, to: str, event_name: str, role: str, url: str) -> Mail:

@@ -269,7 +269,7 @@ async def test_recruiter_slots_on_spring_forward_day(sessionmaker: SM, now: dt.d
         mails = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "confirmed"))).scalars().all()
     assert {m.to_email for m in mails} == {talent.email, w.recruiters[0].email}
     for m in mails:
-        assert "When: Sun 29 Mar 2026, 03:00–03:30 (Europe/Berlin)" in m.body_text
+        assert "When: Sun 29 Mar 2026, 03:00–03:30 CEST (Europe/Berlin, the event's time zone)" in m.body_text
 
     # For another talent of the same recruiter, the booked 03:00 slot is no longer offered.
     other = w.talents[1]
@@ -299,9 +299,9 @@ async def test_recruiter_slots_on_fall_back_day(sessionmaker: SM, now: dt.dateti
     assert chat.starts_at == dt.datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
     async with sessionmaker() as s:
         mails = {m.to_email: m for m in (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "confirmed"))).scalars()}
-    new_york_view = "When: Sat 24 Oct 2026, 21:00–21:30 (America/New_York) · event time Sun 02:00 CET–02:30 CET (Europe/Berlin)"
+    new_york_view = "When: Sat 24 Oct 2026, 21:00–21:30 EDT (America/New_York) · event time Sun 02:00 CET–02:30 CET (Europe/Berlin)"
     assert new_york_view in mails[talent.email].body_text
-    assert "When: Sun 25 Oct 2026, 02:00 CET–02:30 CET (Europe/Berlin)" in mails[recruiter.email].body_text
+    assert "When: Sun 25 Oct 2026, 02:00 CET–02:30 CET (Europe/Berlin, the event's time zone)" in mails[recruiter.email].body_text
 
 
 async def test_availability_typed_across_the_spring_gap_offers_only_real_slots(sessionmaker: SM, now: dt.datetime) -> None:
