@@ -122,15 +122,18 @@ _FOCUS_STYLE_JS = """() => {
     }
     return [255, 255, 255];
   };
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 1 && rgb(s.outlineColor)[3] !== 0;
-  const ring = s.boxShadow && s.boxShadow !== 'none';
+  const drawn = (st) => st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 1 && (rgb(st.outlineColor)[3] ?? 1) !== 0;
+  // The ring may be drawn by the element or by a pseudo-element (a card-sized link draws it on its ::after).
+  const styles = [s, getComputedStyle(el, '::after'), getComputedStyle(el, '::before')];
+  const withOutline = styles.find(drawn);
+  const ring = styles.some((st) => st.boxShadow && st.boxShadow !== 'none');
   let ratio = null;
-  if (outline && s.outlineStyle !== 'auto') {
-    const behind = parseFloat(s.outlineOffset) < 0 ? bgOf(el) : bgOf(el.parentElement);
-    const [a, b] = [lum(rgb(s.outlineColor)), lum(behind)].sort((x, y) => y - x);
+  if (withOutline && withOutline.outlineStyle !== 'auto') {
+    const behind = parseFloat(withOutline.outlineOffset) < 0 ? bgOf(el) : bgOf(el.parentElement);
+    const [a, b] = [lum(rgb(withOutline.outlineColor)), lum(behind)].sort((x, y) => y - x);
     ratio = (a + 0.05) / (b + 0.05);
   }
-  return {visible: Boolean(outline || ring), ratio, index: (window.__a11yFocusables || []).indexOf(el),
+  return {visible: Boolean(withOutline || ring), ratio, index: (window.__a11yFocusables || []).indexOf(el),
           outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`, shadow: s.boxShadow};
 }"""
 
