@@ -216,22 +216,42 @@ def _matches(q: str, *columns: Any) -> ColumnElement[bool]:
     return and_(*(or_(*(func.lower(func.coalesce(c, "")).like(_like(w), escape="\\") for c in columns)) for w in words))
 
 
-async def talent_cards(session: AsyncSession, event_id: int, *, q: str = "", skill: str = "") -> list[PersonCard]:
-    """The event's talents with their profiles, narrowed by a text search (name, headline, skills) and a skill, in one query."""
+def _talents_where(event_id: int, q: str, skill: str) -> list[ColumnElement[bool]]:
+    where = [Participant.event_id == event_id, Participant.role == Role.TALENT.value]
+    if q:
+        where.append(_matches(q, User.name, User.headline, Profile.skills))
+    if skill:
+        where.append(_has_skill(skill))
+    return where
+
+
+async def talent_cards(session: AsyncSession, event_id: int, *, q: str = "", skill: str = "", offset: int = 0,
+                       limit: int | None = None) -> list[PersonCard]:
+    """The event's talents with their profiles, narrowed by a text search (name, headline, skills) and a skill, in one query;
+    `offset` and `limit` (at most LIST_LIMIT) give one page of them, by name."""
     stmt = (
         select(*_CARD_COLUMNS)
         .select_from(Participant)
         .join(User, User.id == Participant.user_id)
         .outerjoin(Profile, Profile.user_id == User.id)
-        .where(Participant.event_id == event_id, Participant.role == Role.TALENT.value)
+        .where(*_talents_where(event_id, q, skill))
         .order_by(User.name, User.id)
-        .limit(LIST_LIMIT)
+        .offset(max(0, offset))
+        .limit(min(LIST_LIMIT, limit) if limit is not None else LIST_LIMIT)
     )
-    if q:
-        stmt = stmt.where(_matches(q, User.name, User.headline, Profile.skills))
-    if skill:
-        stmt = stmt.where(_has_skill(skill))
     return [_card(*tuple(row)) for row in await session.execute(stmt)]
+
+
+async def talent_count(session: AsyncSession, event_id: int, *, q: str = "", skill: str = "") -> int:
+    """How many talents `talent_cards` finds with the same search, all pages together (one COUNT)."""
+    stmt = (
+        select(func.count())
+        .select_from(Participant)
+        .join(User, User.id == Participant.user_id)
+        .outerjoin(Profile, Profile.user_id == User.id)
+        .where(*_talents_where(event_id, q, skill))
+    )
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def recruiter_ids_matching(session: AsyncSession, event_id: int, *, q: str = "", skill: str = "") -> list[int]:

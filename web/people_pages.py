@@ -13,9 +13,11 @@ from starlette.routing import Route
 
 from scheduling import actions, profiles, queries
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
+from scheduling.livechat import booths
 from scheduling.models import User
 from web.convertors import parse_id
 from web.http import context, res, session_user, status_for
+from web.livechat.event_pages import chat_window
 from web.pages import _event_ctx, _has_nul, _path_int, error_page, flash, page, render
 
 
@@ -28,18 +30,48 @@ def _search_terms(request: Request) -> tuple[str, str, str]:
         return "", "", err.message
 
 
+PAGE_SIZE = 50  # cards per page on the Recruiters and Talents pages
+
+
+def _page_number(request: Request) -> int:
+    """The `page` asked for (1 when missing or not a number; clamped to the last page by `_pages`)."""
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+
+
+def _pages(total: int, asked: int) -> dict[str, int]:
+    """The page shown (the last one when asked past it), how many there are, and the 1-based range of people it holds."""
+    count = max(1, -(-total // PAGE_SIZE))
+    current = min(max(1, asked), count)
+    first = (current - 1) * PAGE_SIZE + 1 if total else 0
+    return {"page": current, "pages": count, "total": total, "first": first, "last": min(total, current * PAGE_SIZE)}
+
+
+def _open_first(card: queries.RecruiterCard) -> tuple[bool, bool, str, str, int]:
+    """Recruiters a talent can book now first, then by company (people without one last) and name."""
+    return (card.open_slots == 0, card.company_name is None, (card.company_name or "").lower(), card.name.lower(), card.user_id)
+
+
 @page
 async def recruiters_page(request: Request, session: AsyncSession, user: User) -> Response:
     event, member, ctx = await _event_ctx(session, request, user)
+    now = context(request).now
     company_id = parse_id(request.query_params.get("company", ""))
     q, skill, search_error = _search_terms(request)
     only = await profiles.recruiter_ids_matching(session, event.id, q=q, skill=skill) if (q or skill) else None
-    cards = [] if only == [] else await queries.recruiter_cards(session, event, now=context(request).now, company_id=company_id, only=only)
+    every = [] if only == [] else await queries.recruiter_cards(session, event, now=now, company_id=company_id, only=only)
+    every.sort(key=_open_first)
+    paging = _pages(len(every), _page_number(request))
+    cards = every[paging["first"] - 1:paging["last"]] if every else []
     open_with: dict[int, int] = {}
+    companies = await queries.companies(session, event.id)
+    staffed: set[int] = set()
     if member is not None and member.role == "talent":
         mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
         open_with = {v.chat.recruiter_id: v.chat.id for v in mine}
-    return render(request, "recruiters.html", user, cards=cards, companies=await queries.companies(session, event.id),
+        if chat_window(event, now) == "live":
+            staffed = await booths.staffed_companies(session, event.id, [c.id for c in companies], now)
+    return render(request, "recruiters.html", user, cards=cards, companies=companies, staffed=staffed, paging=paging,
                   company_id=company_id, open_with=open_with, people=await profiles.cards_for(session, [c.user_id for c in cards]),
                   q=request.query_params.get("q", "")[:200], skill=request.query_params.get("skill", "")[:200], search_error=search_error,
                   searching=bool(q or skill), skills=await profiles.event_skills(session, event.id, "recruiter"), nav="recruiters", **ctx)
@@ -51,13 +83,14 @@ async def talents_page(request: Request, session: AsyncSession, user: User) -> R
     if not user.is_admin and (member is None or member.role not in ("recruiter", "organizer")):
         raise Forbidden("Only recruiters and organizers see the talent list.")
     q, skill, search_error = _search_terms(request)
-    rows = await profiles.talent_cards(session, event.id, q=q, skill=skill)
+    paging = _pages(await profiles.talent_count(session, event.id, q=q, skill=skill), _page_number(request))
+    rows = await profiles.talent_cards(session, event.id, q=q, skill=skill, offset=(paging["page"] - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     open_with: dict[int, int] = {}
     if member is not None and member.role == "recruiter":
         mine = await queries.chats(session, event.id, user, member, statuses=("pending", "accepted", "confirmed"))
         open_with = {v.chat.talent_id: v.chat.id for v in mine}
     cv_ok = await profiles.cv_readable(session, user, member, event.id, [t.user_id for t in rows if t.has_cv])
-    return render(request, "talents.html", user, talents=rows, open_with=open_with, cv_ok=cv_ok, list_limit=profiles.LIST_LIMIT,
+    return render(request, "talents.html", user, talents=rows, open_with=open_with, cv_ok=cv_ok, paging=paging,
                   q=request.query_params.get("q", "")[:200], skill=request.query_params.get("skill", "")[:200], search_error=search_error,
                   searching=bool(q or skill), skills=await profiles.event_skills(session, event.id, "talent"), nav="talents", **ctx)
 

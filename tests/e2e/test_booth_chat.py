@@ -112,9 +112,11 @@ async def test_a_talent_chats_with_a_booth_and_the_recruiter_ends_it(demo_server
 
     tom = await open_as(new_context, TOM, **DESKTOP)
     await tom.goto(f"/events/{demo_server.event_id}/recruiters")
-    booths = tom.get_by_role("region", name="Booths are open")
-    for name in ("Northwind Robotics", "Bluefin Health", "Cobalt Energy"):
-        await expect(booths.get_by_role("link", name=f"Chat with {name} now", exact=True)).to_have_count(1)
+    booths = tom.get_by_role("region", name="Booths open now")
+    await expect(booths.get_by_role("link", name="Chat with Northwind Robotics now", exact=True)).to_have_count(1)
+    for name in ("Bluefin Health", "Cobalt Energy"):  # nobody of theirs at the console: a message, not a chat now
+        await expect(booths.get_by_role("link", name=f"Chat with {name} now", exact=True)).to_have_count(0)
+        await expect(booths.get_by_role("link", name=f"Leave {name} a message", exact=True)).to_have_count(1)
     await shot(tom, "booth-list-desktop")
     await booths.get_by_role("link", name="Chat with Northwind Robotics now").click()
     await expect(tom).to_have_url(demo_server.url(f"/events/{demo_server.event_id}/booths/{northwind}"))
@@ -216,8 +218,9 @@ async def test_nobody_at_the_booth_leaves_a_note_answered_by_email(demo_server: 
     await tom.goto(f"/events/{demo_server.event_id}/recruiters")
     await shot(tom, "booth-list-390")
     await no_horizontal_scroll(tom)
-    await tom.get_by_role("link", name="Chat with Bluefin Health now").click()
+    await tom.get_by_role("link", name="Leave Bluefin Health a message").click()
     await expect(tom).to_have_url(demo_server.url(f"/events/{demo_server.event_id}/booths/{bluefin}"))
+    await expect(tom.get_by_text("Nobody is at the booth right now. Leave a message")).to_be_visible()
     chat = panel(tom)
     await shot(tom, "booth-before-start-390", full=True)
     await no_horizontal_scroll(tom)
@@ -240,7 +243,8 @@ async def test_booths_are_for_talents(demo_server: LiveServer, new_context: NewC
     rita = await open_as(new_context, RITA)
     await rita.goto(f"/events/{demo_server.event_id}/recruiters")
     await expect(rita.get_by_role("heading", name="Recruiters", level=1)).to_be_visible()
-    await expect(rita.get_by_role("region", name="Booths are open")).to_have_count(0)
+    await expect(rita.get_by_role("region", name="Booths open now")).to_have_count(0)
+    await expect(rita.get_by_role("region", name="Booth chat")).to_have_count(0)
     response = await rita.goto(f"/events/{demo_server.event_id}/booths/{northwind}")
     assert response is not None and response.status == 403
     await expect(rita.get_by_text("Booth chats are for the event's talents.")).to_be_visible()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduling import accounts, actions
 from scheduling.db import create_sessionmaker
+from scheduling.livechat import chats
 from tests.factories import PASSWORD, World, make_world
 from tests.web.conftest import FakeClock
 from tests.web.test_pages import csrf_of, sign_in
@@ -87,8 +88,8 @@ async def test_booth_text_is_escaped_and_only_web_links_are_links(client: httpx.
     assert HOSTILE not in page and str(escape(HOSTILE)) in page
     assert "49" not in page  # a template expression in data stays text
     assert "javascript:" not in page
-    assert data(page, "company") == HOSTILE and data(page, "intro") == f"Questions for {HOSTILE}? Start a chat and one of their " \
-        "recruiters at the booth will answer."  # escaped into the attribute, read back intact by the browser
+    assert data(page, "company") == HOSTILE and data(page, "intro") == f"Nobody from {HOSTILE} is at the booth right now. Leave a " \
+        "message; a recruiter answers when back, by email."  # escaped into the attribute, read back intact by the browser
 
 
 async def test_strangers_and_other_events_companies_are_not_found(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
@@ -161,12 +162,14 @@ async def test_the_recruiter_list_offers_booths_to_talents_while_the_event_runs(
         second = await actions.add_company(s, w.admin, w.event_id, name="Bluefin <Health>")
     recruiters = f"/events/{w.event_id}/recruiters"
     button = f'href="/events/{w.event_id}/booths/{w.company_id}">Chat with Acme Robotics now</a>'
-    second_button = f'href="/events/{w.event_id}/booths/{second.id}">Chat with Bluefin &lt;Health&gt; now</a>'
+    second_button = f'href="/events/{w.event_id}/booths/{second.id}">Leave Bluefin &lt;Health&gt; a message</a>'  # nobody there
 
     await as_user(client, "tal0@example.test")
     page = (await client.get(recruiters)).text  # the day before
     assert "Booth chat opens when the event starts." in page and "/booths/" not in page
     clock.now = start(w) + dt.timedelta(hours=2)
+    async with create_sessionmaker(engine)() as s, s.begin():  # Acme's recruiter at the console (tests/web/test_booth_open.py)
+        await chats.set_agent(s, w.recruiters[0], clock.now, available=True)
     page = (await client.get(recruiters)).text
     assert button in page and second_button in page and "Booth chat opens" not in page
     assert page.count(button) == 1  # once per company, not once per recruiter card

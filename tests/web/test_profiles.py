@@ -24,6 +24,7 @@ from tests.factories import make_world
 from tests.web.conftest import FakeClock, token
 from tests.web.test_pages import csrf_of
 from tests.web.test_pages import sign_in as first_sign_in
+from web import people_pages
 from web.app import create_app
 from web.settings import Settings
 
@@ -370,10 +371,10 @@ async def test_recruiters_find_talents_by_skill_name_and_headline(
     page = await client.get(f"/events/{w.event_id}/talents?skill=python")
     assert "<strong>2</strong> talents match with the skill “python”" in page.text
     assert '<ul class="skills" aria-label="Skills">' in page.text and ">PostgreSQL</a></li>" in page.text
-    monkeypatch.setattr(profiles, "LIST_LIMIT", 3)
+    monkeypatch.setattr(people_pages, "PAGE_SIZE", 3)  # the list comes in pages (tests/web/test_people_lists.py)
     page = await client.get(f"/events/{w.event_id}/talents")
-    assert page.text.count('class="card talent"') == 3 and "Showing the first 3 talents by name" in page.text
-    assert "Showing the first" not in (await client.get(f"/events/{w.event_id}/talents?skill=python")).text
+    assert page.text.count('class="card talent"') == 3 and "Showing 1–3 of 4 talents" in page.text
+    assert "Showing" not in (await client.get(f"/events/{w.event_id}/talents?skill=python")).text
     long = await client.get(f"/events/{w.event_id}/talents?q=" + "x" * 101)
     assert long.status_code == 200 and "Search for 100 characters at most." in long.text and 'value="' + "x" * 101 + '"' in long.text
 

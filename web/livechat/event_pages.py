@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
 from scheduling import actions
 from scheduling.errors import Forbidden, NotFound
-from scheduling.livechat import chats
+from scheduling.livechat import booths, chats
 from scheduling.models import Company, Event, Participant, Role, User
 from web import pages
 from web.http import context, csrf_token
@@ -86,14 +86,19 @@ async def booth_page(request: Request, session: AsyncSession, user: User) -> Res
     if member is None or member.role != Role.TALENT.value:
         raise Forbidden("Booth chats are for the event's talents. Recruiters answer their booth's chats in the Chats console.",
                         code="not_talent")
-    window = chat_window(event, context(request).now)
-    boot = _boot(event, user, csrf=csrf_token(request), store=f"booth-{event.id}-{company.id}",
-                 intro=f"Questions for {company.name}? Start a chat and one of their recruiters at the booth will answer.",
+    now = context(request).now
+    window = chat_window(event, now)
+    # Someone answers only if a chat started now would reach a person online (as `chats.start_event_chat` decides);
+    # otherwise the chat becomes a message answered later, and the page says so before it is started.
+    staffed = window == "live" and company.id in await booths.staffed_companies(session, event.id, [company.id], now)
+    intro = (f"Questions for {company.name}? Start a chat and one of their recruiters at the booth will answer." if staffed else
+             f"Nobody from {company.name} is at the booth right now. Leave a message; a recruiter answers when back, by email.")
+    boot = _boot(event, user, csrf=csrf_token(request), store=f"booth-{event.id}-{company.id}", intro=intro,
                  agent=f"Recruiter · {company.name}", team="the recruiters", company=company.name, **{"company-id": str(company.id)})
     response = pages.render(
         request, "livechat/event_booth.html", user, event=event, member=member, role=member.role, nav="recruiters",
         company=company, website=_web_url(company.website), description=paragraphs(company.description),
-        recruiters=await _booth_recruiters(session, event.id, company.id), window=window, opens_at=event.starts_at - chats.EVENT_EARLY,
+        recruiters=await _booth_recruiters(session, event.id, company.id), window=window, staffed=staffed, opens_at=event.starts_at - chats.EVENT_EARLY,
         boot=boot, heading=f"Chat with {company.name}", subtitle="Booth chat",
     )
     return _secured(response)
