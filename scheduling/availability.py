@@ -63,6 +63,43 @@ def event_days(starts_at: dt.datetime, ends_at: dt.datetime, tz: str) -> list[dt
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def viewer_days(
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    event_tz: str,
+    tz: str,
+    *,
+    slot_minutes: int,
+    keep: Iterable[tuple[dt.datetime, dt.datetime]] = (),
+) -> list[dt.date]:
+    """The event's days as someone in `tz` sees them, so they agree with the dates the event names (in `event_tz`).
+
+    Each day of the event in its own zone becomes the date in `tz` that holds most of it; a day whose part of the event
+    can't hold one slot is left out. A west viewer of an event that starts at midnight would otherwise get an extra first
+    day holding the event's first hour or so (finding: "Mon 30 Nov, 0 open" before a Tue-Thu event). Dates in `tz`
+    holding part of something in `keep` (windows, booked chats) within the event stay, so nothing stored goes undrawn.
+    """
+    slot = dt.timedelta(minutes=slot_minutes)
+    chosen: set[dt.date] = set()
+    for day in event_days(starts_at, ends_at, event_tz):
+        a = max(starts_at, timefmt.local_to_instant(day, MIDNIGHT, event_tz))
+        b = min(ends_at, timefmt.local_to_instant(day + dt.timedelta(days=1), MIDNIGHT, event_tz))
+        if b - a < slot:
+            continue
+        chosen.add(max(event_days(a, b, tz), key=lambda d: (_overlap(a, b, d, tz), -d.toordinal())))
+    for s, e in keep:
+        a, b = max(s, starts_at), min(e, ends_at)
+        if b > a:
+            chosen.update(event_days(a, b, tz))
+    return sorted(chosen) or event_days(starts_at, ends_at, tz)
+
+
+def _overlap(a: dt.datetime, b: dt.datetime, day: dt.date, tz: str) -> dt.timedelta:
+    start = timefmt.local_to_instant(day, MIDNIGHT, tz)
+    end = timefmt.local_to_instant(day + dt.timedelta(days=1), MIDNIGHT, tz)
+    return min(b, end) - max(a, start)
+
+
 def choose_days(
     days: Sequence[dt.date], repeat: Repeat, *, weekdays: Iterable[int] = (), dates: Iterable[dt.date] = ()
 ) -> list[dt.date]:

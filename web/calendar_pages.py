@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import actions, availability, queries, slots, timefmt
+from scheduling import actions, availability, clock_input, queries, slots, timefmt
 from scheduling.availability import Repeat, Span
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import Event, Participant, User
@@ -157,8 +157,11 @@ def _page_zone(user: User, event: Event) -> str:
     return timefmt.zone(user.timezone, event.timezone).key
 
 
-def _calendar_days(event: Event, tz: str) -> list[dt.date]:
-    return availability.event_days(event.starts_at, event.ends_at, tz)
+def _calendar_days(event: Event, tz: str, keep: list[Span] | None = None) -> list[dt.date]:
+    """The event's days in `tz`, as many as the event header names (see availability.viewer_days), plus any day that
+    holds one of `keep` (the recruiter's windows and chats), so nothing stored goes undrawn."""
+    return availability.viewer_days(event.starts_at, event.ends_at, event.timezone, tz, slot_minutes=event.slot_minutes,
+                                    keep=[(s.start, s.end) for s in keep or ()])
 
 
 def _default_form() -> dict[str, Any]:
@@ -175,11 +178,12 @@ async def _calendar_ctx(
     tz = _page_zone(user, event)
     rows = await queries.availability(session, member)
     windows = [Span(w.starts_at, w.ends_at) for w in rows]
-    days = _calendar_days(event, tz)
     now = res(request).clock()
-    selected = _selected_day(request.query_params.get("day", ""), days, now.astimezone(timefmt.zone(tz)).date())
     chats = await queries.chats(session, event.id, user, member, statuses=("confirmed", "completed"))
     chats = [v for v in chats if v.chat.recruiter_id == user.id]
+    held = windows + [Span(v.chat.starts_at, v.chat.ends_at) for v in chats if v.chat.starts_at and v.chat.ends_at]
+    days = _calendar_days(event, tz, held)
+    selected = _selected_day(request.query_params.get("day", ""), days, now.astimezone(timefmt.zone(tz)).date())
     all_slots = slots.grid([(w.start, w.end) for w in windows], event.slot_minutes, event.buffer_minutes,
                            not_before=event.starts_at, not_after=event.ends_at)
     busy = await actions.busy_intervals(session, [user.id])
@@ -236,20 +240,20 @@ class Done:
 
 
 def _clock(form: FormData, name: str, label: str) -> dt.time:
-    raw = str(form.get(name, "")).strip()
-    try:
-        if len(raw) != 5 or raw[2] != ":":
-            raise ValueError
-        return dt.time.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"Give the {label} time as hours and minutes, like 09:00.", code=f"bad_{name}") from None
+    """A 24-hour time as typed: 9:00, 09:00 or 0900 (and 24:00 for an end at midnight)."""
+    raw = str(form.get(name, ""))
+    value = clock_input.parse_clock(raw, allow_24=name == "to")
+    if value is None:
+        said = f" \u201c{clock_input.typed(raw)}\u201d is not one; times are 24-hour, like 14:30." if raw.strip() else ""
+        raise Invalid(f"Give the {label} time as hours and minutes, like 09:00.{said}", code=f"bad_{name}")
+    return value
 
 
 def _add_form(form: FormData, tz: str, event: Event) -> dict[str, Any]:
     """The add form's values as typed, for showing them again."""
     zone = str(form.get("zone", ""))
     return {
-        "from": str(form.get("from", ""))[:5], "to": str(form.get("to", ""))[:5], "repeat": str(form.get("repeat", Repeat.EVERY_DAY.value)),
+        "from": str(form.get("from", ""))[:12], "to": str(form.get("to", ""))[:12], "repeat": str(form.get("repeat", Repeat.EVERY_DAY.value)),
         "weekdays": [str(v) for v in form.getlist("weekday")][:7], "dates": [str(v) for v in form.getlist("date")][:400],
         "zone": zone if zone in (tz, event.timezone) else "",
     }
@@ -273,12 +277,12 @@ async def _add(
             dates.add(dt.date.fromisoformat(str(v)))
         except ValueError:
             raise Invalid("One of the ticked dates is not a date; reload the page and try again.", code="no_days") from None
+    existing = [Span(w.starts_at, w.ends_at) for w in await queries.availability(session, member)]
     days = _calendar_days(event, zone)
-    if repeat is Repeat.DATES:
-        days = sorted(set(days) | set(_calendar_days(event, tz)))
+    if repeat is Repeat.DATES:  # the dates ticked are the page's: its days in the viewer's zone, and the event's own
+        days = sorted(set(days) | set(_calendar_days(event, tz, existing)) | set(_calendar_days(event, event.timezone)))
     chosen = availability.choose_days(days, repeat, weekdays=weekdays, dates=dates)
     exp = availability.expand(chosen, start, end, zone, event_start=event.starts_at, event_end=event.ends_at, slot_minutes=event.slot_minutes)
-    existing = [Span(w.starts_at, w.ends_at) for w in await queries.availability(session, member)]
     def count(spans: list[Span]) -> int:
         return availability.slot_count(spans, slot_minutes=event.slot_minutes, buffer_minutes=event.buffer_minutes,
                                        event_start=event.starts_at, event_end=event.ends_at)

@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
-from scheduling import actions, conversations, timefmt
+from scheduling import actions, clock_input, conversations, timefmt
 from scheduling.conversations import Append, Entry
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.livechat import chats, jobs
@@ -355,7 +355,8 @@ async def availability_page(request: Request, session: AsyncSession, user: User)
     windows = [w for w in await fu.windows(session, cal) if w.ends_at > now] if cal else []
     free = await fu.open_slots(session, cal, now) if cal else []
     today = now.astimezone(zone).date()
-    return render(request, "livechat/followup_availability.html", user, calendar=cal, windows=windows, zone=zone, free_count=len(free),
+    typed = request.session.pop("followup_add", None) or {}
+    return render(request, "livechat/followup_availability.html", user, typed=typed, calendar=cal, windows=windows, zone=zone, free_count=len(free),
                   upcoming=await fu.upcoming(session, cal, now) if cal else [], slot_choices=fu.SLOT_CHOICES,
                   slot_minutes=cal.event.slot_minutes if cal else 30, today=today.isoformat(),
                   last_day=(today + dt.timedelta(days=fu.AHEAD.days - 1)).isoformat(), title="Follow-up calendar")
@@ -369,11 +370,14 @@ async def availability_post(request: Request, session: AsyncSession, user: User,
     op = str(form.get("op", ""))
     slot_minutes = None
     if op == "add":
+        # What was typed comes back into the form if it is refused (form_action goes back to the page).
+        request.session["followup_add"] = {k: str(form.get(k, ""))[:12] for k in ("day", "from", "to")}
         try:
             day = dt.date.fromisoformat(str(form.get("day", "")))
-            start_t, end_t = dt.time.fromisoformat(str(form.get("from", ""))), dt.time.fromisoformat(str(form.get("to", "")))
         except ValueError:
             raise Invalid("Pick a day and give both times, like 09:00 and 12:00.") from None
+        start_t = clock_input.require_clock(str(form.get("from", "")), "From")
+        end_t = clock_input.require_clock(str(form.get("to", "")), "To", allow_24=True)
         start = timefmt.local_to_instant(day, start_t, zone)
         end = timefmt.local_to_instant(day + dt.timedelta(days=1) if end_t == dt.time(0, 0) else day, end_t, zone)
         if end <= start:
@@ -395,6 +399,7 @@ async def availability_post(request: Request, session: AsyncSession, user: User,
     else:
         raise Invalid("Unknown form.")
     await fu.set_availability(session, ctx, user, current, slot_minutes=slot_minutes)
+    request.session.pop("followup_add", None)
     flash(request, message)
     return "/live/availability"
 

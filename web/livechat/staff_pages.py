@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import web.convertors  # noqa: F401 -- registers the {x:id} path convertor
-from scheduling import actions, conversations, queries, timefmt
+from scheduling import actions, clock_input, conversations, queries, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.livechat import chats, desk, jobs, routing
 from scheduling.livechat import hours as hours_mod
@@ -351,7 +351,11 @@ def settings_from(f: JobForm) -> tuple[jobs.JobReqSettings, list[jobs.Question]]
                 continue
             if not d["from"] or not d["to"]:
                 raise Invalid(f"Working hours: give {WEEKDAYS[i]}'s opening and closing times, or tick Closed.")
-            days[str(i)] = [[d["from"], d["to"]]]
+            # 24-hour text fields: 9:00 and 0900 are read as 09:00, and stored so
+            opens = clock_input.require_clock(d["from"], f"Working hours, {WEEKDAYS[i]} from")
+            closes = "24:00" if clock_input.is_end_of_day(d["to"]) else clock_input.hhmm(
+                clock_input.require_clock(d["to"], f"Working hours, {WEEKDAYS[i]} to"))
+            days[str(i)] = [[clock_input.hhmm(opens), closes]]
         if not days:
             raise Invalid("Working hours: every day is ticked Closed; open at least one day, or choose Always open.")
         hours = {"tz": f.hours_tz, "days": days}

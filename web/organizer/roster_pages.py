@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import actions, queries, roster, timefmt
+from scheduling import actions, clock_input, queries, roster, timefmt
 from scheduling.errors import DomainError, Forbidden, Invalid
 from scheduling.models import User
 from web.convertors import parse_id
@@ -113,9 +113,12 @@ def _typed_event(form: FormData) -> dict[str, Any]:
 def _local(form: FormData, prefix: str, label: str, tz: str) -> dt.datetime:
     try:
         day = dt.date.fromisoformat(_s(form, f"{prefix}_date"))
-        clock = dt.time.fromisoformat(_s(form, f"{prefix}_time"))
     except ValueError:
         raise Invalid(f"{label}: give a valid date and time.") from None
+    # 24-hour, as typed into the text field: 9:00, 09:00 or 0900 (24:00 ends the day)
+    clock = clock_input.require_clock(_s(form, f"{prefix}_time"), f"{label} at", allow_24=prefix == "ends")
+    if prefix == "ends" and clock_input.is_end_of_day(_s(form, f"{prefix}_time")):
+        day += dt.timedelta(days=1)
     return timefmt.local_to_instant(day, clock, tz)
 
 
