@@ -140,6 +140,13 @@ class Dashboard:
     talents_without_chat: list[TalentRow]  # no confirmed or completed chat
     talents_without_request: int  # not a single request, sent or received
 
+    def recruiters_by_company(self) -> list[tuple[CompanyRow, list[RecruiterRow]]]:
+        """The recruiters grouped under their company, in the companies' order (companies without recruiters left out)."""
+        groups: dict[int | None, list[RecruiterRow]] = defaultdict(list)
+        for r in self.recruiters:
+            groups[r.company_id].append(r)
+        return [(c, groups[c.company_id]) for c in self.companies if groups.get(c.company_id)]
+
 
 def _cancel_join() -> Any:
     """The chat's cancel in its history (a cancelled chat has exactly one: cancelled is final)."""
@@ -251,7 +258,7 @@ async def event_dashboard(session: AsyncSession, event: Event, *, now: dt.dateti
 
 
 EXPORT_HEADER = (
-    "Chat", "Status", "Talent", "Talent email", "Recruiter", "Recruiter email", "Company", "Sent by", "Sent at", "Starts", "Ends",
+    "Chat", "Status", "Status code", "Talent", "Talent email", "Recruiter", "Recruiter email", "Company", "Sent by", "Sent at", "Starts", "Ends",
     "Time zone", "Message", "Question", "Answer", "Reason", "Closed by", "Outcome notes", "Rating", "Next step", "No-show",
 )
 
@@ -320,9 +327,13 @@ async def export_rows(session: AsyncSession, event: Event) -> list[ExportRow]:
 
 
 def export_csv(rows: Sequence[ExportRow]) -> str:
-    """The export as CSV (RFC 4180; cells a spreadsheet would run as formulas are neutralized)."""
+    """The export as CSV (RFC 4180; cells a spreadsheet would run as formulas are neutralized).
+
+    "Status" is in the pages' words ("In scheduling", "Withdrawn"); "Status code" is the JSON export's code ("accepted").
+    """
     return to_csv(EXPORT_HEADER, (
-        (r.chat_id, r.status, r.talent, r.talent_email, r.recruiter, r.recruiter_email, r.company, r.sent_by, r.sent_at, r.starts, r.ends,
+        (r.chat_id, CATEGORY_LABELS[r.status], r.status, r.talent, r.talent_email, r.recruiter, r.recruiter_email, r.company, r.sent_by,
+         r.sent_at, r.starts, r.ends,
          r.time_zone, r.message, r.question, r.answer, r.reason, r.closed_by, r.notes, "" if r.rating is None else r.rating, r.next_step,
          "yes" if r.no_show else "")
         for r in rows

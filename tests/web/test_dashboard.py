@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from scheduling import actions, dashboard
 from scheduling.db import create_sessionmaker
 from scheduling.models import ChatOutcome, Event
-from tests.factories import World, make_world
+from tests.factories import PASSWORD, World, make_world
 from tests.web.conftest import FakeClock, token
 from tests.web.test_pages import sign_in
 
@@ -154,8 +154,8 @@ async def test_chats_csv_keeps_withdrawn_apart_and_neutralizes_formulas(client: 
     assert 'attachment; filename="Spring-Hiring-Days-chats.csv"' == r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
     by_id = {int(row["Chat"]): row for row in rows}
-    assert {by_id[c]["Status"] for c in (chats.declined, chats.withdrawn, chats.cancelled)} == {"declined", "withdrawn", "cancelled"}
-    assert by_id[chats.withdrawn]["Status"] == "withdrawn" and by_id[chats.cancelled]["Status"] == "cancelled"
+    assert {by_id[c]["Status code"] for c in (chats.declined, chats.withdrawn, chats.cancelled)} == {"declined", "withdrawn", "cancelled"}
+    assert by_id[chats.withdrawn]["Status code"] == "withdrawn" and by_id[chats.cancelled]["Status code"] == "cancelled"
     assert by_id[chats.pending]["Message"] == "'=HYPERLINK(\"http://evil\")"
     # Times in the event's zone (Berlin, UTC+1 in March), and the zone named.
     done = by_id[chats.completed]
@@ -198,3 +198,67 @@ async def test_chats_of_a_removed_recruiter_still_count(engine: AsyncEngine, now
     assert gone.company_name == "" and gone.figures.requests == 3 and gone.figures.slots_offered == 0
     assert board.total.requests == 6 and [c.name for c in board.companies] == ["Acme Robotics", "No company"]
     assert {r.company for r in rows if r.recruiter == "Rita Recruiter 1"} == {""}
+
+
+async def test_chats_csv_status_in_the_pages_words(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """The CSV's Status column reads as the dashboard does ("Waiting for an answer", "In scheduling"); the codes stay in
+    their own column, and the JSON export keeps the codes."""
+    sm = create_sessionmaker(engine)
+    w, chats, _later = await _setup(sm, clock.now)
+    async with sm() as s, s.begin():  # one chat in scheduling (accepted, no time yet)
+        talent = w.talents[2]
+        scheduling = await actions.send_request(s, actions.Context(now=clock.now), talent, w.event_id, recruiter_id=w.recruiters[0].id)
+        await actions.accept(s, actions.Context(now=clock.now), w.recruiters[0], scheduling.id)
+    await as_user(client, "org@example.test")
+    r = await client.get(f"/events/{w.event_id}/chats.csv")
+    rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
+    assert list(rows[0])[:3] == ["Chat", "Status", "Status code"]
+    words = {int(row["Chat"]): (row["Status"], row["Status code"]) for row in rows}
+    assert words[chats.pending] == ("Waiting for an answer", "pending")
+    assert words[scheduling.id] == ("In scheduling", "accepted")
+    assert words[chats.confirmed] == ("Confirmed", "confirmed") and words[chats.completed] == ("Completed", "completed")
+    assert words[chats.declined] == ("Declined", "declined") and words[chats.withdrawn] == ("Withdrawn", "withdrawn")
+    assert words[chats.cancelled] == ("Cancelled", "cancelled")
+    page = (await client.get(f"/events/{w.event_id}/dashboard")).text
+    for label, _code in words.values():  # the same words as the dashboard's
+        assert f">{label}</span>" in page
+    org = await token(client, "org@example.test")
+    exported = (await client.get(f"/api/v1/events/{w.event_id}/chats/export", headers=org)).json()["chats"]
+    assert {c["chat_id"]: c["status"] for c in exported}[scheduling.id] == "accepted"
+
+
+async def test_dashboard_at_scale_lists_the_first_talents_and_folds_recruiters(
+    client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    """With many talents without a chat the dashboard lists the first 20 with a link to all of them; with more than 12
+    recruiters they are folded under their company (the link opens every company); names link to the person's page."""
+    sm = create_sessionmaker(engine)
+    w = await make_world(sm, clock.now, recruiters=13, talents=25)
+    async with sm() as s, s.begin():
+        other = await actions.add_company(s, w.admin, w.event_id, name="Bluefin Health", description="", website="")
+        await actions.add_participant(s, actions.Context(now=clock.now), w.organizer, w.event_id, email="rae@example.test",
+                                      name="Rae Bluefin", role="recruiter", company_id=other.id, password=PASSWORD)
+    await as_user(client, "org@example.test")
+    url = f"/events/{w.event_id}/dashboard"
+    text = (await client.get(url)).text
+    assert text.count('class="nochat-name"') == 20
+    assert "25 of 25 talents" in text and 'href="?talents=all#no-chat"' in text and "Show all 25 talents without a chat" in text
+    first = w.talents[0]
+    assert f'href="/events/{w.event_id}/manage/people/{first.id}">{first.name}</a>' in text
+    # Recruiters: one group per company, in the companies' order, folded at this size.
+    groups = text.split('data-testid="recruiter-group"')[1:]
+    assert len(groups) == 2 and "Acme Robotics" in groups[0] and "Bluefin Health" in groups[1]
+    assert all(not g.startswith(" open") for g in groups)
+    assert "13 recruiters · 0 requests" in groups[0] and "Rae Bluefin" in groups[1] and "Rita Recruiter 12" in groups[0]
+    assert 'href="?recruiters=all#by-recruiter"' in text
+    everything = (await client.get(url, params={"talents": "all", "recruiters": "all"})).text
+    assert everything.count('class="nochat-name"') == 25 and "Show all 25" not in everything
+    assert all(g.startswith(" open") for g in everything.split('data-testid="recruiter-group"')[1:])
+
+
+async def test_dashboard_small_event_shows_every_recruiter_unfolded(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    w, _chats, _later = await _setup(create_sessionmaker(engine), clock.now)
+    await as_user(client, "org@example.test")
+    text = (await client.get(f"/events/{w.event_id}/dashboard")).text
+    assert 'data-testid="recruiter-group" open' in text and "Open every company" not in text
+    assert text.count('class="nochat-name"') == 1 and "Show all" not in text

@@ -13,14 +13,22 @@ from web.api import ApiCall, Result, api
 from web.http import context
 from web.pages import _event_ctx, page, render
 
+TALENTS_SHOWN = 20  # talents without a chat listed on the dashboard before "Show all"
+RECRUITERS_OPEN = 12  # up to this many recruiters, every company's recruiters show unfolded
+
 
 @page
 async def dashboard_page(request: Request, session: AsyncSession, user: User) -> Response:
     event, _member, ctx = await _event_ctx(session, request, user)
     await actions.require_organizer(session, event, user)
     board = await dashboard.event_dashboard(session, event, now=context(request).now)
+    # At scale (hundreds of talents, dozens of recruiters) the page shows the first talents and folds the recruiters by
+    # company; ?talents=all lists every talent without a chat, ?recruiters=all opens every company.
+    all_talents = request.query_params.get("talents") == "all"
+    all_recruiters = request.query_params.get("recruiters") == "all"
     return render(request, "organizer/dashboard.html", user, board=board, labels=dashboard.CATEGORY_LABELS, categories=dashboard.CATEGORIES,
-                  nav="dashboard", **ctx)
+                  nav="dashboard", talents_shown=None if all_talents else TALENTS_SHOWN,
+                  open_companies=all_recruiters or len(board.recruiters) <= RECRUITERS_OPEN, all_recruiters=all_recruiters, **ctx)
 
 
 def _file_name(event_name: str) -> str:
