@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import accounts, ical, outbox, slot_watch, slots, states, timefmt
+from scheduling import accounts, chat_history, ical, outbox, slot_watch, slots, states, timefmt
 from scheduling import limits as bounds  # text lengths (own line while issue 9's helpers edit the line above)
 from scheduling.booking_sql import Locked, TalentCount, Writes, attach, block_rows, lock_chat, lock_talent, pick_slot, set_column, write, write_parts
 from scheduling.errors import Conflict, Forbidden, IllegalTransition, Invalid, NotFound, QuotaExceeded
@@ -702,7 +702,8 @@ async def cancel(session: AsyncSession, ctx: Context, actor: User, chat_id: int,
     if chat.status == S.PENDING.value and actor.id != chat.sender_id and not on_behalf:
         raise Forbidden("You received this request; decline it instead.", code="not_sender")
     if chat.status == S.CONFIRMED.value and not reason:
-        raise Invalid("Tell the other person why you cancel: a reason is required.", code="reason_required")
+        raise Invalid(f"Tell {locked.talent.name} and {locked.recruiter.name} why the chat is cancelled: a reason is required." if on_behalf
+                      else "Tell the other person why you cancel: a reason is required.", code="reason_required")
     was = chat.status
     states.check(was, S.CANCELLED, action="be cancelled")
     writes = Writes()
@@ -747,7 +748,8 @@ async def reschedule(
     on_behalf = actor.id not in (chat.talent_id, chat.recruiter_id)
     reason = bounds.text(reason, "reason", bounds.REASON)
     if not reason:
-        raise Invalid("Tell the other person why you reschedule: a reason is required.", code="reason_required")
+        raise Invalid(f"Tell {locked.talent.name} and {locked.recruiter.name} why the chat moves: a reason is required." if on_behalf
+                      else "Tell the other person why you reschedule: a reason is required.", code="reason_required")
     if chat.status != S.CONFIRMED.value:
         # pending -> accepted is legal too, so the table alone can't tell a reschedule from an accept.
         raise IllegalTransition(f"This chat is {chat.status}; only a confirmed chat can be rescheduled.")
@@ -757,7 +759,7 @@ async def reschedule(
         raise Invalid("The chat is already at that time. Pick a different time, or none to release the slot.", code="same_slot")
     old = (chat.starts_at, chat.ends_at)
     writes = Writes()
-    _record(session, ctx, chat, actor, S.ACCEPTED, f"reschedule: {reason}", writes=writes)
+    _record(session, ctx, chat, actor, S.ACCEPTED, f"{chat_history.RESCHEDULE_PREFIX}{reason}", writes=writes)
     set_column(chat, writes, "starts_at", None)
     set_column(chat, writes, "ends_at", None)
     set_column(chat, writes, "reason", reason)
@@ -767,7 +769,8 @@ async def reschedule(
         writes.blocks = block_rows(chat, slot)
         set_column(chat, writes, "starts_at", slot.start)
         set_column(chat, writes, "ends_at", slot.end)
-        _record(session, ctx, chat, actor, S.CONFIRMED, writes=writes)
+        # Two rows (the state machine's), read as one line on the chat's page: this one notes the old and new start.
+        _record(session, ctx, chat, actor, S.CONFIRMED, chat_history.move_note(old[0], slot.start), writes=writes)
     _next_sequence(chat, writes)
     writes.outbox = _invites(ctx, chat, locked, kind="rescheduled", actor=actor, reason=reason, old=old, by_organizers=on_behalf)
     if not await lock_talent(session, event.id, chat.talent_id, 0 if slot is not None else -1, cap=event.max_chats_per_talent):

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from scheduling import actions, outcomes, queries, slots, timefmt, transcripts, withdrawals
+from scheduling import actions, chat_history, outcomes, queries, slots, timefmt, transcripts, withdrawals
 from scheduling.errors import DomainError, Forbidden, Invalid, NotFound
 from scheduling.models import ChatRequest, User
 from web import chat_api, event_ops, profile_pages
@@ -84,7 +84,8 @@ async def _chat_context(request: Request, session: AsyncSession, user: User, cha
     can_resend = withdrawals.can_resend(chat, closing, user, now) and not await withdrawals.pair_has_open_request(session, chat)
     return {
         "event": event, "member": member, "role": member.role if member else "admin", "view": view, "chat": chat, "other": other,
-        "other_member": other_member, "slot_days": slot_days, "picked_day": picked_day, "history": await queries.history(session, chat.id),
+        "other_member": other_member, "slot_days": slot_days, "picked_day": picked_day,
+        "history": chat_history.lines(await queries.history(session, chat.id), tz),
         "is_party": is_party, "is_sender": user.id == chat.sender_id, "quota": queries.quota(event, member), "nav": "chats",
         "back_tab": STATUS_TAB.get(chat.status, "requests"), "closing": closing, "closing_label": closing_label(chat, closing, user),
         "can_resend": can_resend, "resend_minutes": int(withdrawals.UNDO_WINDOW.total_seconds() // 60),

@@ -7,12 +7,14 @@ import datetime as dt
 import re
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduling import actions
 from scheduling.db import create_sessionmaker
-from scheduling.models import ChatRequest, OutboxMessage, Participant, User
+from scheduling.errors import Invalid
+from scheduling.models import ChatEvent, ChatRequest, OutboxMessage, Participant, User
 from tests.factories import World, make_world
 from tests.web.conftest import FakeClock, token
 from tests.web.test_dashboard import as_user
@@ -79,7 +81,7 @@ async def test_organizer_cancels_a_confirmed_chat_for_both(client: httpx.AsyncCl
     page = await client.get(f"/chats/{chat_id}/organize")
     # No reason: refused, nothing changed, and the page says what to do.
     r = await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(page.text), "reason": "  "})
-    assert r.status_code == 422 and "Give a reason" in r.text
+    assert r.status_code == 422 and "Tell Tom Talent 0 and Rita Recruiter 0 why the chat is cancelled: a reason is required." in r.text
     r = await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(page.text), "reason": "The company left the event"})
     assert r.status_code == 303
     async with sm() as s:
@@ -235,3 +237,78 @@ async def test_no_organizer_actions_once_the_chat_has_started(client: httpx.Asyn
     clock.now = first + dt.timedelta(minutes=5)
     text = (await client.get(f"/chats/{chat_id}")).text
     assert "Organizer actions" not in text and "/organize#cancel" not in text
+
+
+async def test_refused_move_names_both_people_and_marks_the_field(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """Issue 9 round 2, item 10: an organizer has no "other person"; the message names both, and shows at the field it
+    is about (aria-invalid, described by the message) as well as at the top; what was typed is kept."""
+    sm = create_sessionmaker(engine)
+    w, chat_id, first = await _confirmed(sm, clock.now)
+    await as_user(client, "org@example.test")
+    page = await client.get(f"/chats/{chat_id}/organize")
+    new = (first + SLOT).isoformat()
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": new, "reason": "  "})
+    message = "Tell Tom Talent 0 and Rita Recruiter 0 why the chat moves: a reason is required."
+    assert r.status_code == 422 and "other person" not in r.text
+    assert f'<div class="flash error" role="alert" id="onbehalf-error">{message}</div>' in r.text
+    assert f'<span class="field-error" id="reschedule-reason-error" data-testid="field-error">{message}</span>' in r.text
+    reason = re.search(r'<textarea name="reason"[^>]*>', r.text)
+    assert reason is not None and 'aria-invalid="true" aria-describedby="reschedule-reason-error"' in reason.group(0)
+    assert f'<option value="{new}" selected>' in r.text  # the time chosen is kept
+    assert r.text.count('aria-invalid="true"') == 1  # the cancel form's reason and the time are not marked
+    # No time chosen: the time field is marked, not the reason.
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": "", "reason": "Clash"})
+    select_tag = re.search(r'<select name="start"[^>]*>', r.text)
+    assert r.status_code == 422 and select_tag is not None and 'aria-describedby="reschedule-start-error"' in select_tag.group(0)
+    assert r.text.count('aria-invalid="true"') == 1 and ">Clash</textarea>" in r.text
+    # Cancel without a reason: the cancel form's reason is marked.
+    r = await client.post(f"/chats/{chat_id}/organize/cancel", data={"csrf": csrf_of(page.text), "reason": ""})
+    assert r.status_code == 422 and 'id="cancel-reason-error"' in r.text and 'aria-describedby="cancel-reason-error"' in r.text
+    # The API names both people too (an organizer's move or cancel there goes through the same actions).
+    org = await token(client, "org@example.test")
+    r = await client.post(f"/api/v1/chat-requests/{chat_id}/reschedule", headers=org, json={"reason": " ", "start": new})
+    assert r.status_code == 422 and r.json()["error"] == {"code": "reason_required", "message": message}
+    r = await client.post(f"/api/v1/chat-requests/{chat_id}/cancel", headers=org, json={"reason": ""})
+    assert r.json()["error"]["message"] == "Tell Tom Talent 0 and Rita Recruiter 0 why the chat is cancelled: a reason is required."
+    # The people themselves still read "the other person".
+    async with sm() as s, s.begin():
+        with pytest.raises(Invalid) as err:
+            await actions.reschedule(s, actions.Context(now=clock.now), w.talents[0], chat_id, reason=" ", start=first + SLOT)
+    assert err.value.message == "Tell the other person why you reschedule: a reason is required."
+    async with sm() as s:
+        chat = await s.get(ChatRequest, chat_id)
+        assert chat is not None and chat.status == "confirmed" and chat.starts_at == first
+
+
+async def test_a_move_reads_as_one_line_in_the_history(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
+    """Issue 9 round 2, item 10: a move in one call is still two transitions (confirmed -> accepted -> confirmed), but the
+    chat's history reads it as one line with both times in the reader's zone; a release stays its own line."""
+    sm = create_sessionmaker(engine)
+    w, chat_id, first = await _confirmed(sm, clock.now)
+    await as_user(client, "org@example.test")
+    page = await client.get(f"/chats/{chat_id}/organize")
+    r = await client.post(f"/chats/{chat_id}/organize/reschedule", data={"csrf": csrf_of(page.text), "start": (first + SLOT).isoformat(),
+                                                                        "reason": "The recruiter has a clash"})
+    assert r.status_code == 303
+    async with sm() as s:  # the state machine's two rows are still written
+        rows = (await s.execute(select(ChatEvent.from_status, ChatEvent.to_status).where(ChatEvent.chat_request_id == chat_id)
+                                .order_by(ChatEvent.id))).all()
+    # (in one statement on PostgreSQL, whose ids may come in either order; the page reads them as one line either way)
+    assert sorted(tuple(x) for x in rows[-2:]) == [("accepted", "confirmed"), ("confirmed", "accepted")]
+    async with sm() as s, s.begin():
+        organizer = await s.get(User, w.organizer.id)
+        assert organizer is not None
+        organizer.timezone = "Europe/Berlin"
+    history = (await client.get(f"/chats/{chat_id}")).text.split("<h2>History</h2>")[1]
+    # 01:00 UTC -> 01:30 UTC is 02:00 -> 02:30 in Berlin, the organizer's zone.
+    assert "Olga Organizer moved the chat from Sat 21 Mar 2026, 02:00 to 02:30 CET: The recruiter has a clash</li>" in history
+    assert "released the time" not in history and "reschedule:" not in history and history.count("confirmed a time") == 1
+    # The talent in another zone reads the same line in theirs.
+    await as_user(client, "tal0@example.test")  # signs in from New York
+    history = (await client.get(f"/chats/{chat_id}")).text.split("<h2>History</h2>")[1]
+    assert "Olga Organizer moved the chat from Fri 20 Mar 2026, 21:00 to 21:30 EDT: The recruiter has a clash</li>" in history
+    # A release (no new time) is a line of its own, its reason without the "reschedule:" prefix.
+    async with sm() as s, s.begin():
+        await actions.reschedule(s, actions.Context(now=clock.now), w.talents[0], chat_id, reason="Exam that day")
+    history = (await client.get(f"/chats/{chat_id}")).text.split("<h2>History</h2>")[1]
+    assert "Tom Talent 0 released the time to reschedule — Exam that day</li>" in history and history.count("moved the chat") == 1

@@ -18,12 +18,24 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from scheduling import actions, queries, slots, timefmt
-from scheduling.errors import DomainError, Invalid
+from scheduling.errors import DomainError, Invalid, SlotTaken
 from scheduling.models import ChatRequest, Event, User
 from web.http import context, res, session_user, status_for
 from web.pages import _has_nul, _path_int, error_page, flash, page, render
 
 OPEN = ("pending", "accepted", "confirmed")
+# A refusal's field, by the error's code: the message shows next to that field (and at the top of the page).
+REASON_CODES = frozenset({"reason_required", "too_long", "invalid_input"})
+START_CODES = frozenset({"invalid", "same_slot", "not_a_slot", "slot_in_past", "talent_busy", "slot_taken"})
+
+
+def error_field(op: str, err: DomainError) -> str:
+    """'reason', 'start' or '' (no one field: the chat changed meanwhile, a quota...)."""
+    if err.code in REASON_CODES:
+        return "reason"
+    if op == "reschedule" and (err.code in START_CODES or isinstance(err, SlotTaken)):
+        return "start"
+    return ""
 
 
 async def _chat_for_organizer(session: AsyncSession, chat_id: int, user: User) -> tuple[ChatRequest, Event]:
@@ -35,7 +47,8 @@ async def _chat_for_organizer(session: AsyncSession, chat_id: int, user: User) -
 
 
 async def _page(
-    request: Request, session: AsyncSession, user: User, *, status: int = 200, error: str = "", typed: dict[str, str] | None = None
+    request: Request, session: AsyncSession, user: User, *, status: int = 200, error: str = "", typed: dict[str, str] | None = None,
+    field: str = "",
 ) -> Response:
     chat, event = await _chat_for_organizer(session, _path_int(request, "chat_id"), user)
     member = await actions.participation(session, event.id, user.id)
@@ -49,7 +62,7 @@ async def _page(
     slot_days = [(day, list(items)) for day, items in groupby(free, key=lambda s: s.start.astimezone(tz).date())]
     return render(request, "organizer/on_behalf.html", user, status=status, event=event, member=member,
                   role=member.role if member else "admin", view=view, chat=chat, slot_days=slot_days, can_move=can_move,
-                  can_cancel=chat.status in OPEN and (chat.status != "confirmed" or can_move), error=error,
+                  can_cancel=chat.status in OPEN and (chat.status != "confirmed" or can_move), error=error, error_field=field,
                   typed=typed or {"reason": "", "start": "", "op": ""}, nav="chats")
 
 
@@ -92,12 +105,14 @@ def _post(op: str) -> Callable[[Request], Awaitable[Response]]:
                 return RedirectResponse("/login", status_code=303)
             try:
                 async with session.begin():
-                    await _chat_for_organizer(session, chat_id, user)
+                    found, _event = await _chat_for_organizer(session, chat_id, user)
+                    view = await queries.chat_view(session, found)
                     if len(typed["reason"]) > 1000:
                         raise Invalid("The reason is limited to 1000 characters.", code="too_long")
                     if op == "cancel":
                         if not typed["reason"].strip():
-                            raise Invalid("Give a reason: both people read it in their notice.", code="reason_required")
+                            raise Invalid(f"Tell {view.talent.name} and {view.recruiter.name} why the chat is cancelled: "
+                                          "a reason is required.", code="reason_required")
                         chat = await actions.cancel(session, ctx, user, chat_id, typed["reason"])
                         message = "Chat cancelled. Both people were told that the organizers cancelled it."
                     else:
@@ -108,7 +123,8 @@ def _post(op: str) -> Callable[[Request], Awaitable[Response]]:
                 async with session.begin():
                     await session.refresh(user)
                     try:
-                        return await _page(request, session, user, status=status_for(err), error=err.message, typed=typed)
+                        return await _page(request, session, user, status=status_for(err), error=err.message, typed=typed,
+                                           field=error_field(op, err))
                     except DomainError as err2:
                         return await error_page(request, status_for(err2), err2.message, session=session)
         flash(request, message)
