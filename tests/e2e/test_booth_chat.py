@@ -224,7 +224,7 @@ async def test_nobody_at_the_booth_leaves_a_note_answered_by_email(demo_server: 
     chat = panel(tom)
     await shot(tom, "booth-before-start-390", full=True)
     await no_horizontal_scroll(tom)
-    await chat.get_by_role("button", name="Start chat").click()
+    await chat.get_by_role("button", name="Leave a message").click()  # nobody at the booth: the page said so before
     await expect(chat.get_by_text("Nobody can chat right now. Leave a note and we'll answer by email.")).to_be_visible()
     note = chat.get_by_label("Leave a note for the recruiters")
     await expect(chat.get_by_text(f"We'll answer by email to {TOM}.")).to_be_visible()

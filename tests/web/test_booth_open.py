@@ -50,7 +50,7 @@ async def test_a_booth_is_open_only_while_someone_can_answer(client: httpx.Async
     booth = (await client.get(acme_booth)).text
     assert "Nobody is at the booth right now. Leave a message; a recruiter answers when back, by email." in booth
     assert data(booth, "intro") == "Nobody from Acme Robotics is at the booth right now. Leave a message; a recruiter answers when back, by email."
-    assert "will answer" not in html.unescape(booth)
+    assert "will answer" not in html.unescape(booth) and data(booth, "start-label") == "Leave a message"
     assert await start_chat(booth) == "away"
 
     # One of Acme's recruiters opens the console but is not available: still nobody.
@@ -64,10 +64,11 @@ async def test_a_booth_is_open_only_while_someone_can_answer(client: httpx.Async
         await chats.set_agent(s, rita1, clock.now, available=True)
     page = (await client.get(recruiters)).text
     assert '<h2 id="booths-title">Booths open now</h2>' in page and acme_now in page and acme_note not in page
-    assert bluefin_note in page and bluefin_now not in page and "Nobody at the booth right now: leave a message" in page
+    assert bluefin_note in page and bluefin_now not in page and "Nobody at these booths right now: leave a message" in page
     booth = (await client.get(acme_booth)).text
     assert "Someone is at the booth now: start a chat and they answer." in booth and "Nobody is at the booth" not in booth
     assert data(booth, "intro") == "Questions for Acme Robotics? Start a chat and one of their recruiters at the booth will answer."
+    assert data(booth, "start-label") is None  # the panel's own "Start chat"
     bluefin_booth = (await client.get(f"/events/{w.event_id}/booths/{bluefin.id}")).text
     assert "Nobody is at the booth right now." in bluefin_booth
 

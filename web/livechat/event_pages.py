@@ -94,7 +94,8 @@ async def booth_page(request: Request, session: AsyncSession, user: User) -> Res
     intro = (f"Questions for {company.name}? Start a chat and one of their recruiters at the booth will answer." if staffed else
              f"Nobody from {company.name} is at the booth right now. Leave a message; a recruiter answers when back, by email.")
     boot = _boot(event, user, csrf=csrf_token(request), store=f"booth-{event.id}-{company.id}", intro=intro,
-                 agent=f"Recruiter · {company.name}", team="the recruiters", company=company.name, **{"company-id": str(company.id)})
+                 agent=f"Recruiter · {company.name}", team="the recruiters", company=company.name,
+                 **{"company-id": str(company.id), **({} if staffed else {"start-label": "Leave a message"})})
     response = pages.render(
         request, "livechat/event_booth.html", user, event=event, member=member, role=member.role, nav="recruiters",
         company=company, website=_web_url(company.website), description=paragraphs(company.description),

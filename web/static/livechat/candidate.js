@@ -440,7 +440,8 @@ class CandidateChat {
       this.startEvent();
       return;
     }
-    const button = el("button", { type: "button", class: "btn primary lc-start", text: "Start chat" });
+    // A booth nobody is at says "Leave a message" (the page knows; starting then opens the note form).
+    const button = el("button", { type: "button", class: "btn primary lc-start", text: root.dataset.startLabel || "Start chat" });
     button.addEventListener("click", () => {
       button.disabled = true;
       this.startEvent();
