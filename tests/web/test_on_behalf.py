@@ -253,7 +253,7 @@ async def test_refused_move_names_both_people_and_marks_the_field(client: httpx.
     assert f'<div class="flash error" role="alert" id="onbehalf-error">{message}</div>' in r.text
     assert f'<span class="field-error" id="reschedule-reason-error" data-testid="field-error">{message}</span>' in r.text
     reason = re.search(r'<textarea name="reason"[^>]*>', r.text)
-    assert reason is not None and 'aria-invalid="true" aria-describedby="reschedule-reason-error"' in reason.group(0)
+    assert reason is not None and 'aria-invalid="true" aria-describedby="reschedule-reason-error" autofocus' in reason.group(0)
     assert f'<option value="{new}" selected>' in r.text  # the time chosen is kept
     assert r.text.count('aria-invalid="true"') == 1  # the cancel form's reason and the time are not marked
     # No time chosen: the time field is marked, not the reason.
