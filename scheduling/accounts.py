@@ -128,6 +128,15 @@ async def redeem_login_link(session: AsyncSession, secret: str, *, now: dt.datet
     return await session.get(User, link.user_id)
 
 
+async def link_holder(session: AsyncSession, secret: str, *, now: dt.datetime) -> User | None:
+    """The user a one-time link signs in, while it is unspent and unexpired; None otherwise. Reads only (the landing page
+    greets the person before they press Continue; a spent or stale link says nothing about its account)."""
+    link = (await session.execute(select(LoginLink).where(LoginLink.token_hash == _digest(secret)))).scalar_one_or_none()
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    return await session.get(User, link.user_id)
+
+
 def login_link_row(user_id: int, *, now: dt.datetime, lifetime: dt.timedelta) -> tuple[str, dict[str, object]]:
     """A one-time sign-in link as (secret, login_links row) for inserting many at once (imports); only the hash is kept."""
     secret = secrets.token_urlsafe(32)

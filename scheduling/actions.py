@@ -248,16 +248,19 @@ async def add_company(
         website=_check_url(website, "website"),
         logo_url=_check_url(logo_url, "logo URL"),
     )
-    # One name per event whatever the case: said nicely when seen first, and by the unique index when two race.
-    taken = f"There is already a company called {company.name!r} in this event (names are compared without case)."
-    if (await session.execute(select(Company.id).where(Company.event_id == event.id, func.lower(Company.name) == company.name.lower()))).first():
-        raise Conflict(taken, code="company_exists")
-    session.add(company)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict(taken, code="company_exists") from None
+    # One name per event whatever the case: said nicely, naming the company that has it ('Bluefin Health' when 'bluefin
+    # health' was typed), when seen first; by the unique index when two race (the session can't read after that failure).
+    same_name = select(Company.name).where(Company.event_id == event.id, func.lower(Company.name) == company.name.lower())
+    existing = (await session.execute(same_name)).scalar()
+    if existing is None:
+        session.add(company)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            existing = company.name
+    if existing is not None:
+        raise Conflict(f"There is already a company called \u201c{existing}\u201d in this event.", code="company_exists")
     return company
 
 

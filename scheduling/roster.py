@@ -8,6 +8,7 @@ for people added without a password. Rules for who may do what live here; web/or
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import re
@@ -324,6 +325,7 @@ async def _check_against_event(session: AsyncSession, event: Event, preview: Pre
         taking_part.update({uid: role for uid, role in (await session.execute(stmt)).all()})
     first_row: dict[str, int] = {}
     new_companies: dict[str, str] = {}
+    new_rows: list[tuple[Row, str]] = []
     for row in preview.rows:
         email = row.values["email"]
         if email in first_row:
@@ -342,9 +344,27 @@ async def _check_against_event(session: AsyncSession, event: Event, preview: Pre
             if key not in companies:
                 if key not in new_companies:
                     new_companies[key] = company
-                row.notes.append(f"new company \u201c{new_companies[key]}\u201d")
+                new_rows.append((row, key))
+    _new_company_notes(new_rows, companies, new_companies)
     preview.new_companies = sorted(new_companies.values(), key=str.lower)
     return {"companies": companies, "users": users, "new_companies": new_companies}
+
+
+def _new_company_notes(new_rows: list[tuple[Row, str]], companies: dict[str, Company], new_companies: dict[str, str]) -> None:
+    """'new company “Acme Analytcs” — did you mean “Acme Analytics”?' when the name is close to one already in the event,
+    or to a new one more rows of this import spell that way (a note, not an error: a similar name may be meant)."""
+    rows_per_key = Counter(key for _row, key in new_rows)
+    names = {key: c.name for key, c in companies.items()}
+    hints: dict[str, str | None] = {}
+    for row, key in new_rows:
+        if key not in hints:
+            likelier = [k for k, n in rows_per_key.items() if k != key and n > rows_per_key[key]]
+            close = difflib.get_close_matches(key, [*names, *likelier], n=1, cutoff=0.85)
+            hints[key] = (names.get(close[0]) or new_companies[close[0]]) if close else None
+        note = f"new company \u201c{new_companies[key]}\u201d"
+        if hints[key]:
+            note += f" \u2014 did you mean \u201c{hints[key]}\u201d?"
+        row.notes.append(note)
 
 
 async def require(session: AsyncSession, actor: User, event_id: int) -> Event:
@@ -714,8 +734,7 @@ async def _unique_company_name(session: AsyncSession, event_id: int, name: str, 
         stmt = stmt.where(Company.id != other_than)
     existing = (await session.execute(stmt)).scalar()
     if existing is not None:
-        raise Conflict(f"There is already a company called \u201c{existing}\u201d in this event (names are compared without case).",
-                       code="company_exists")
+        raise Conflict(f"There is already a company called \u201c{existing}\u201d in this event.", code="company_exists")
 
 
 async def edit_company(

@@ -31,6 +31,7 @@ from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
 from web import api, calendar_pages, chat_pages, netcheck, pages, people_pages, profile_api, profile_pages, rooms
 from web import favicon as site_icon
+from web import signin_link_pages as link_pages
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
 from web.livechat import api as live_api
@@ -195,6 +196,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         Route("/api/openapi.json", openapi),
         *api.routes,
         *pages.routes,
+        *link_pages.routes,
         *roster_pages.routes,
         *roster_api.routes,
         *chat_pages.routes,

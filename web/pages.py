@@ -28,6 +28,7 @@ from scheduling.models import Event, OutboxMessage, Participant, User
 from scheduling.rooms import window as room_window
 from web import event_ops
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
+from web.linkify import linkify
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -39,6 +40,7 @@ def icon(name: str, cls: str = "") -> Markup:
 
 
 templates.env.globals["icon"] = icon
+templates.env.filters["linkify"] = linkify  # announcements' http(s) addresses as links, the rest escaped
 templates.env.globals["limits"] = bounds  # maxlength="{{ limits.EVENT_NAME }}": the forms show the limits the server checks
 LOGIN_LINK_LIFETIME = dt.timedelta(minutes=30)
 STATUS_LABELS = {
@@ -84,6 +86,7 @@ class JoinState:
     opens_at: dt.datetime | None = None
     label: str = ""
     now: dt.datetime | None = None
+    day: str = ""  # 'Tue 10 Mar' when the room opens on another day than today (in the viewer's zone)
 
 
 def time_helpers(request: Request, viewer_tz: str | None, event_tz: str) -> dict[str, Any]:
@@ -112,7 +115,9 @@ def time_helpers(request: Request, viewer_tz: str | None, event_tz: str) -> dict
         opens, closes = room_window(chat, event, dt.timedelta(minutes=r.settings.room_grace_minutes))
         if now > closes:
             return JoinState("closed")
-        return JoinState("open" if now >= opens else "soon", opens, timefmt.clock_zoned(opens, vz), now)
+        other_day = opens.astimezone(vz).date() != now.astimezone(vz).date()
+        return JoinState("open" if now >= opens else "soon", opens, timefmt.clock_zoned(opens, vz), now,
+                         f"{opens.astimezone(vz):%a %d %b}" if other_day else "")
 
     return {"clock_tz": clock_tz, "hours": hours, "day_label": day_label, "event_days": event_days, "join_state": join_state}
 
@@ -302,28 +307,6 @@ async def link_request(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-async def link_landing(request: Request) -> Response:
-    # A GET only shows a button: mail scanners that open links must not spend them.
-    return render(request, "link.html", None, token=request.path_params["token"], next=_safe_next(request.query_params.get("next")))
-
-
-async def link_redeem(request: Request) -> Response:
-    form = await request.form()
-    if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
-        return await error_page(request, 403, "The form expired; open the link from your email again.")
-    ctx = context(request)
-    async with res(request).sessionmaker() as session, session.begin():
-        user = await accounts.redeem_login_link(session, str(request.path_params["token"]), now=ctx.now)
-        if user is not None:
-            tz = timefmt.canonical_zone(str(form.get("tz", "")))
-            if not user.timezone and tz:
-                user.timezone = tz
-    if user is None:
-        return await error_page(request, 410, "This sign-in link has expired or was already used. Ask for a new one on the sign-in page.")
-    _sign_in(request, user)
-    return RedirectResponse(_safe_next(str(form.get("next", "/"))), status_code=303)
-
-
 async def logout(request: Request) -> Response:
     """Signs out everywhere: the epoch bump voids every copy of the session cookie, not just this one."""
     form = await request.form()
@@ -463,8 +446,6 @@ routes = [
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login_post, methods=["POST"]),
     Route("/login/link", link_request, methods=["POST"]),
-    Route("/login/link/{token}", link_landing, methods=["GET"]),
-    Route("/login/link/{token}", link_redeem, methods=["POST"]),
     Route("/logout", logout, methods=["POST"]),
     Route("/account", account, methods=["GET"]),
     Route("/account", account_post, methods=["POST"]),

@@ -38,7 +38,7 @@ async def shot(page: Page, name: str) -> None:
 
 async def test_a_recruiter_finds_a_talent_by_skill_and_downloads_the_cv(demo_server: LiveServer, new_context: NewContext) -> None:
     talent = await open_as(new_context, TOM)
-    await event_nav(talent, "My profile").click()
+    await event_nav(talent, "Profile").click()
     await expect(page_heading(talent)).to_have_text("My profile")
     await talent.get_by_label("Headline").fill("Backend developer, 3 years of Python")
     await talent.get_by_label("Skills").fill("Python, PostgreSQL,  FastAPI, python")
@@ -101,9 +101,9 @@ async def test_a_recruiter_finds_a_talent_by_skill_and_downloads_the_cv(demo_ser
     assert response.status == 404
 
     # A recruiter's own profile: the role talents search by, next to (not instead of) the availability calendar.
-    await event_nav(recruiter, "My profile").click()
+    await event_nav(recruiter, "Profile").click()
     await expect(recruiter.get_by_label("Your role")).to_have_value("Engineering manager, platform team")
-    await expect(event_nav(recruiter, "My calendar")).to_be_visible()
+    await expect(event_nav(recruiter, "Availability")).to_be_visible()
     await expect(recruiter.get_by_label("Upload your CV")).to_have_count(0)
     await recruiter.get_by_label("Skills").fill("Python, PostgreSQL, Kubernetes, Go")
     await recruiter.get_by_role("button", name="Save profile").click()

@@ -39,7 +39,7 @@ async def test_wrong_password_says_so_and_right_one_signs_in(client: httpx.Async
     r = await sign_in(client, "tal0@example.test")
     assert r.status_code == 303
     home = await client.get("/", follow_redirects=True)
-    assert home.status_code == 200 and "1-1 Chats" in home.text and f"/events/{w.event_id}" in str(home.url)
+    assert home.status_code == 200 and "1-1 chats" in home.text and f"/events/{w.event_id}" in str(home.url)
     # The browser's zone given at sign-in is now the person's zone.
     assert "Times are shown in America/New_York" in home.text
 

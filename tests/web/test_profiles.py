@@ -94,7 +94,7 @@ async def test_a_talent_saves_a_profile_with_normalized_skills(client: httpx.Asy
     w = await make_world(sm, clock.now)
     await sign_in(client, "tal0@example.test")
     page = await client.get(f"/events/{w.event_id}")
-    assert f'href="/events/{w.event_id}/me"' in page.text and ">My profile</a>" in page.text
+    assert f'href="/events/{w.event_id}/me"' in page.text and ">Profile</a>" in page.text
     r = await save_profile(client, w.event_id, headline="  Backend   developer ", skills=" python,  PostgreSQL ,Python,, docker  compose ",
                            linkedin_url="https://www.linkedin.com/in/tom-talent", portfolio_url="https://tom.example/work")
     assert r.status_code == 303 and r.headers["location"] == f"/events/{w.event_id}/me"
@@ -150,7 +150,7 @@ async def test_only_talents_and_recruiters_have_a_profile_page(client: httpx.Asy
     page = await client.get(f"/events/{w.event_id}/me")
     assert page.status_code == 200 and "Your role" in page.text and 'name="cv"' not in page.text
     # The recruiter's calendar (availability) is still its own page.
-    assert f'href="/events/{w.event_id}/profile"' in page.text and ">My calendar</a>" in page.text
+    assert f'href="/events/{w.event_id}/profile"' in page.text and ">Availability</a>" in page.text
     r = await upload_cv(client, w.event_id, "cv.pdf", PDF)
     assert "Only talents upload a CV." in r.text
 

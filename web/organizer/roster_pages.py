@@ -469,8 +469,14 @@ async def _company_again(request: Request, session: AsyncSession, user: User, fo
 company_post = posted(_company_post, _company_again)
 
 
+async def events_index(request: Request) -> Response:
+    """GET /events (a natural address to type; the form posts there): the list of one's events is the home page."""
+    return RedirectResponse("/", status_code=303)
+
+
 routes = [
     Route("/events/new", event_new, methods=["GET"]),
+    Route("/events", events_index, methods=["GET"]),
     Route("/events", event_create, methods=["POST"]),
     Route("/events/{event_id:id}/manage", manage_page, methods=["GET"]),
     Route("/events/{event_id:id}/manage", manage_post, methods=["POST"]),
