@@ -36,7 +36,7 @@ PAGE_SIZE = 50  # cards per page on the Recruiters and Talents pages
 def _page_number(request: Request) -> int:
     """The `page` asked for (1 when missing or not a number; clamped to the last page by `_pages`)."""
     raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
 
 
 def _pages(total: int, asked: int) -> dict[str, int]:

@@ -50,7 +50,7 @@ async def test_talents_come_fifty_a_page_with_the_search_kept(client: httpx.Asyn
     last = (await client.get(base, params={"page": "3"})).text
     assert talent_names(last) == everyone[100:] and "Showing 101–121 of 121 talents" in last and 'rel="next"' not in last
     assert talent_names((await client.get(base, params={"page": "99"})).text) == everyone[100:]  # past the end: the last page
-    for odd in ("0", "-1", "abc", "9" * 40):
+    for odd in ("0", "-1", "abc", "9" * 40, "²", "٣", "1.5", " 2"):
         r = await client.get(base, params={"page": odd})
         assert r.status_code == 200 and talent_names(r.text) == everyone[:50], odd
 
