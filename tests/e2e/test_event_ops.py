@@ -48,7 +48,9 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     download = await info.value
     path = await download.path()
     text = path.read_text(encoding="utf-8-sig")
-    assert text.startswith("Chat,Status,Talent,") and ",declined," in text and "Europe/Berlin" in text
+    # Status in the pages' words, the code beside it (issue 9 round 2, item 12).
+    assert text.startswith("Chat,Status,Status code,Talent,") and ",Declined,declined," in text and "Europe/Berlin" in text
+    assert ",Waiting for an answer,pending," in text and ",In scheduling,accepted," in text
 
     await org.get_by_role("link", name="Announcements").click()
     await expect(page_heading(org)).to_have_text("Announcements")
@@ -128,12 +130,27 @@ async def test_organizer_moves_a_chat_and_both_people_get_the_invite(demo_server
     await no_axe_violations(org, "change a chat for its people")
     move = org.locator("#move")
     await move.get_by_label("New time").select_option(index=2)  # after "Choose a time…" and "None: release the slot"
+    # No reason (the browser's own check set aside): the server names both people, at the field, which gets the focus.
+    await move.get_by_label("Reason").evaluate("el => el.removeAttribute('required')")
+    await move.get_by_role("button", name="Move the chat").click()
+    reason = org.locator("#move").get_by_role("textbox", name="Reason")
+    await expect(reason).to_have_attribute("aria-invalid", "true")
+    await expect(reason).to_be_focused()
+    await expect(org.locator("#reschedule-reason-error")).to_have_text("Tell Tom Talent and Aisha Khan why the chat moves: a reason is required.")
+    await expect(org.get_by_role("alert")).to_contain_text("Tell Tom Talent and Aisha Khan why the chat moves")
+    await shot(org, "event-ops-on-behalf-no-reason-desktop")
+    await no_axe_violations(org, "change a chat for its people, refused")
+    move = org.locator("#move")
     await move.get_by_label("Reason").fill("Aisha's panel runs late")
     await move.get_by_role("button", name="Move the chat").click()
     await expect(org.get_by_role("status").first).to_contain_text("Chat moved. Both people got the new invite.")
     after = (await org.get_by_test_id("when").inner_text()).strip()
     assert after != before and re.search(r"\(Europe/Berlin\)", after)
-    await expect(org.locator(".history")).to_contain_text("Olga Organizer")
+    # One line for the move (its two transitions read as one), with both times.
+    moved = org.get_by_test_id("history-moved")
+    await expect(moved).to_have_count(1)
+    await expect(moved).to_contain_text(re.compile(r"Olga Organizer moved the chat from \w{3} \d\d \w{3} \d{4}, \d\d:\d\d to .+: Aisha's panel runs late"))
+    await expect(org.locator(".history")).not_to_contain_text("released the time")
 
     tom = await open_as(new_context, TALENT_TOM, **PHONE)
     await _mail(tom, "Rescheduled: 1-1 chat with Aisha Khan")

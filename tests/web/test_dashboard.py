@@ -254,6 +254,10 @@ async def test_dashboard_at_scale_lists_the_first_talents_and_folds_recruiters(
     everything = (await client.get(url, params={"talents": "all", "recruiters": "all"})).text
     assert everything.count('class="nochat-name"') == 25 and "Show all 25" not in everything
     assert all(g.startswith(" open") for g in everything.split('data-testid="recruiter-group"')[1:])
+    # Each link keeps the other part as it is.
+    assert 'href="?talents=all#by-recruiter">Fold the companies' in everything and 'href="?recruiters=all#no-chat">Show the first 20' in everything
+    only_talents = (await client.get(url, params={"talents": "all"})).text
+    assert 'href="?recruiters=all&amp;talents=all#by-recruiter">Open every company' in only_talents
 
 
 async def test_dashboard_small_event_shows_every_recruiter_unfolded(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:

@@ -28,7 +28,8 @@ async def dashboard_page(request: Request, session: AsyncSession, user: User) ->
     all_recruiters = request.query_params.get("recruiters") == "all"
     return render(request, "organizer/dashboard.html", user, board=board, labels=dashboard.CATEGORY_LABELS, categories=dashboard.CATEGORIES,
                   nav="dashboard", talents_shown=None if all_talents else TALENTS_SHOWN,
-                  open_companies=all_recruiters or len(board.recruiters) <= RECRUITERS_OPEN, all_recruiters=all_recruiters, **ctx)
+                  open_companies=all_recruiters or len(board.recruiters) <= RECRUITERS_OPEN,
+                  all_recruiters=all_recruiters and len(board.recruiters) > RECRUITERS_OPEN, **ctx)
 
 
 def _file_name(event_name: str) -> str:
