@@ -440,6 +440,7 @@ PLANS: dict[str, tuple[str | None, list[Visit]]] = {
 # GET routes that answer something other than an HTML page, and why they need no page check.
 EXEMPT = {
     "/healthz": "JSON health check",
+    "/events": "a redirect to / (the form at /events/new posts to /events; typing the address lands on My events)",
     "/favicon.ico": "the site icon (SVG)",
     "/calendar/{token}.ics": "iCalendar feed",
     "/chats/{chat_id:id}/invite.ics": "iCalendar invite",
