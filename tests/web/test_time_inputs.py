@@ -141,6 +141,11 @@ async def test_event_settings_read_24_hour_text(client: httpx.AsyncClient, engin
     assert r.status_code == 422
     assert "Starts at: \u201c9am\u201d is not a time. Give hours and minutes on the 24-hour clock, like 09:00 or 14:30." in text_of(r.text)
     assert 'value="9am"' in field(r.text, "starts_time") and 'value="1730"' in field(r.text, "ends_time")
+    # The page opens at the settings form, at the field refused.
+    assert 'aria-invalid="true" autofocus' in field(r.text, "starts_time") and r.text.count("autofocus") == 1
+    r = await client.post(f"/events/{w.event_id}/manage", data={**data, "slot_minutes": "twenty"})
+    names = re.findall(r'<input name="name"[^>]*>', r.text)
+    assert r.status_code == 422 and "autofocus" in names[-1] and r.text.count("autofocus") == 1  # the settings form's Name
     # 24:00 on the last day is midnight at its end.
     r = await client.post(f"/events/{w.event_id}/manage", data={**data, "ends_time": "24:00"})
     assert r.status_code == 303
