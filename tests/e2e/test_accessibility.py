@@ -158,7 +158,7 @@ async def _prepare(server: A11yServer) -> Ids:
         # An announcement to everyone: it shows on the talents' and recruiters' pages.
         await announcements.post(session, ctx, olga, server.event_id, audience="all", title="Lunch break 12:00-13:00",
                                  body="No chats are booked over lunch; the help desk stays open.")
-        ids.login_token = await accounts.issue_login_link(session, tom, now=ctx.now, lifetime=dt.timedelta(hours=1))
+        ids.login_token = await accounts.issue_login_link(session, tom, now=ctx.now, lifetime=dt.timedelta(hours=12))
         ended = await session.get(LiveChat, ids.live_ended)
         assert ended is not None
         day = dt.datetime(2030, 1, 9, 13, 0, tzinfo=dt.UTC)
