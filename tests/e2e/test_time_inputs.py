@@ -92,6 +92,19 @@ async def test_event_settings_show_24_hour_times(demo_server: LiveServer, new_co
     assert await starts.evaluate("e => e.type") == "text"
     await starts.scroll_into_view_if_needed()
     await olga.screenshot(path="/tmp/e2e-shots/time-inputs-event-settings.png")
+    # A time it can't read: the page opens at that field, marked, with what was typed.
+    await starts.fill("9am")
+    await olga.locator("#settings-form").get_by_role("button", name="Save").click()
+    await expect(starts).to_be_focused()
+    await expect(starts).to_have_value("9am")
+    await expect(starts).to_have_attribute("aria-invalid", "true")
+    await expect(starts).to_be_in_viewport()
+    await olga.screenshot(path="/tmp/e2e-shots/time-inputs-event-settings-refused.png")
+    phone = await open_as(new_context, "organizer@demo.fairmeet.test", **PHONE, **US)
+    await phone.goto(f"/events/{demo_server.event_id}/manage")
+    await phone.locator('input[name="starts_time"]').scroll_into_view_if_needed()
+    await no_horizontal_scroll(phone)
+    await phone.screenshot(path="/tmp/e2e-shots/time-inputs-event-settings-phone.png")
 
 
 async def test_follow_up_times_and_working_hours_are_24_hour(demo_server: LiveServer, new_context: NewContext) -> None:
