@@ -196,6 +196,7 @@ async def _calendar_ctx(
         **ctx, "nav": "profile", "tz": tz, "event_zone_differs": tz != timefmt.zone(event.timezone).key,
         "windows": windows, "patterns": availability.patterns(windows, tz), "slot_count": len(all_slots), "open_count": len(open_slots),
         "grid": grid, "local_range": _range_label([c.day for c in grid.columns]), "days": days, "input_days": input_days,
+        "every_day_count": len(_calendar_days(event, tz)),  # what "Every day of the event" adds to (the page's days, less kept extras)
         "weekdays_in_event": weekdays_in_event,
         "weekday_names": availability.WEEKDAY_NAMES, "has_weekend": any(w >= 5 for w in weekdays_in_event),
         "form": values, "error": error, "error_field": error_field,

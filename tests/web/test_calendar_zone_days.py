@@ -63,6 +63,10 @@ async def test_a_window_typed_in_the_events_zone_on_the_edge_still_shows(client:
     assert await windows(sm, w) == [(utc(2026, 11, 30, 23), utc(2026, 12, 1, 0))]
     words = text_of((await cal.page(day="2026-11-30")).text)
     assert "Mon 30 Nov – Thu 03 Dec 2026" in words and "23:00–00:00 Mon 30 Nov, Available" in words
+    # "Every day of the event" still means the event's three days, which is what it adds to.
+    assert "Every day of the event (3 days)" in words
+    r = await cal.add("09:00", "10:00")
+    assert "Added 09:00–10:00 on 3 days: Tue 01, Wed 02, Thu 03 Dec" in text_of(r.text) and "Not added" not in text_of(r.text)
 
 
 async def test_a_day_whose_share_of_the_event_holds_no_slot_is_left_out(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
