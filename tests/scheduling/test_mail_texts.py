@@ -19,7 +19,7 @@ async def _mail(sm: async_sessionmaker[AsyncSession], kind: str) -> OutboxMessag
     return rows[0]
 
 
-async def test_talent_accepting_a_recruiters_request_tells_the_recruiter_the_talent_picks(sessionmaker: async_sessionmaker[AsyncSession], now: dt.datetime) -> None:
+async def test_talent_accepting_tells_the_recruiter_the_talent_picks(sessionmaker: async_sessionmaker[AsyncSession], now: dt.datetime) -> None:
     w = await make_world(sessionmaker, now, fmt=actions.ChatFormat(requests_by="both"))
     ctx = actions.Context(now=now)
     async with sessionmaker() as s, s.begin():
