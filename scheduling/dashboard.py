@@ -39,8 +39,8 @@ S = ChatStatus
 # The categories a chat is counted under, in the order pages and exports show them.
 CATEGORIES = ("pending", "accepted", "confirmed", "completed", "declined", "withdrawn", "cancelled")
 CATEGORY_LABELS = {
-    "pending": "Waiting for an answer",
-    "accepted": "In scheduling",
+    "pending": "Waiting for feedback",
+    "accepted": "In Scheduling",
     "confirmed": "Confirmed",
     "completed": "Completed",
     "declined": "Declined",
@@ -329,7 +329,7 @@ async def export_rows(session: AsyncSession, event: Event) -> list[ExportRow]:
 def export_csv(rows: Sequence[ExportRow]) -> str:
     """The export as CSV (RFC 4180; cells a spreadsheet would run as formulas are neutralized).
 
-    "Status" is in the pages' words ("In scheduling", "Withdrawn"); "Status code" is the JSON export's code ("accepted").
+    "Status" is in the pages' words ("In Scheduling", "Withdrawn"); "Status code" is the JSON export's code ("accepted").
     """
     return to_csv(EXPORT_HEADER, (
         (r.chat_id, CATEGORY_LABELS[r.status], r.status, r.talent, r.talent_email, r.recruiter, r.recruiter_email, r.company, r.sent_by,

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduling import outbox, slots, timefmt
+from scheduling import outbox, slots
 from scheduling.models import Availability, ChatRequest, ChatStatus, Event, OutboxMessage, Participant, SlotWatch, User
 
 S = ChatStatus
@@ -137,7 +137,7 @@ async def notify_opened(
         if changed.rowcount != 1:  # type: ignore[attr-defined]
             continue  # another change told them first
         talent, recruiter = users[w.talent_id], users[w.recruiter_id]
-        first = timefmt.span(free[0].start, free[0].end, talent.timezone, event.timezone)
+        first = outbox.when(free[0].start, free[0].end, talent.timezone, event.timezone).long
         url = base_url.rstrip("/") + f"/chats/{w.chat_request_id}"
         mail = opened_mail(to=talent.name, recruiter=recruiter.name, event_name=event.name, first=first, url=url)
         session.add(OutboxMessage(**outbox.row(talent, "slot_opened", mail, now=now)))

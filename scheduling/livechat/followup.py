@@ -574,7 +574,7 @@ async def book_followup(session: AsyncSession, ctx: actions.Context, inv: Invita
     request = await actions.book(session, ctx, talent, request.id, start)
     assert request.starts_at is not None and request.ends_at is not None
     event = inv.calendar.event
-    when = timefmt.span(request.starts_at, request.ends_at, talent.timezone, event.timezone)
+    when = outbox.when(request.starts_at, request.ends_at, talent.timezone, event.timezone).long
     secret = await accounts.issue_login_link(session, talent, now=ctx.now, lifetime=SIGN_IN_LIFETIME)
     sign_in = ctx.link(f"/login/link/{secret}?next=/chats/{request.id}")
     outbox.enqueue(session, talent, "live_followup_sign_in", outbox.Mail(

@@ -35,7 +35,7 @@ def grid(page: Page, zone: str = "Europe/Berlin"):  # type: ignore[no-untyped-de
 async def test_recruiter_sets_a_recurring_window_and_a_talent_books_from_it(demo_server: LiveServer, new_context: NewContext) -> None:
     sam = await open_as(new_context, SAM, viewport={"width": 1280, "height": 900})
     await event_nav(sam, "Availability").click()
-    await expect(sam.get_by_role("heading", name="My calendar", exact=True)).to_be_visible()
+    await expect(sam.get_by_role("heading", name="Availability", exact=True)).to_be_visible()
     await expect(sam.get_by_text("All times on this page are in Europe/Berlin")).to_be_visible()
     await expect(sam.locator("footer")).to_contain_text("Times are shown in Europe/Berlin")
     # The demo's two daily windows show as two recurring sets; both go.

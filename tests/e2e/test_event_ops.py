@@ -50,7 +50,7 @@ async def test_organizer_dashboard_and_an_announcement_a_talent_sees(demo_server
     text = path.read_text(encoding="utf-8-sig")
     # Status in the pages' words, the code beside it (issue 9 round 2, item 12).
     assert text.startswith("Chat,Status,Status code,Talent,") and ",Declined,declined," in text and "Europe/Berlin" in text
-    assert ",Waiting for an answer,pending," in text and ",In scheduling,accepted," in text
+    assert ",Waiting for feedback,pending," in text and ",In Scheduling,accepted," in text
 
     await org.get_by_role("link", name="Announcements").click()
     await expect(page_heading(org)).to_have_text("Announcements")

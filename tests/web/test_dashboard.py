@@ -201,7 +201,7 @@ async def test_chats_of_a_removed_recruiter_still_count(engine: AsyncEngine, now
 
 
 async def test_chats_csv_status_in_the_pages_words(client: httpx.AsyncClient, engine: AsyncEngine, clock: FakeClock) -> None:
-    """The CSV's Status column reads as the dashboard does ("Waiting for an answer", "In scheduling"); the codes stay in
+    """The CSV's Status column reads as the dashboard does ("Waiting for feedback", "In Scheduling", as on the chat pages); the codes stay in
     their own column, and the JSON export keeps the codes."""
     sm = create_sessionmaker(engine)
     w, chats, _later = await _setup(sm, clock.now)
@@ -214,8 +214,8 @@ async def test_chats_csv_status_in_the_pages_words(client: httpx.AsyncClient, en
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
     assert list(rows[0])[:3] == ["Chat", "Status", "Status code"]
     words = {int(row["Chat"]): (row["Status"], row["Status code"]) for row in rows}
-    assert words[chats.pending] == ("Waiting for an answer", "pending")
-    assert words[scheduling.id] == ("In scheduling", "accepted")
+    assert words[chats.pending] == ("Waiting for feedback", "pending")
+    assert words[scheduling.id] == ("In Scheduling", "accepted")
     assert words[chats.confirmed] == ("Confirmed", "confirmed") and words[chats.completed] == ("Completed", "completed")
     assert words[chats.declined] == ("Declined", "declined") and words[chats.withdrawn] == ("Withdrawn", "withdrawn")
     assert words[chats.cancelled] == ("Cancelled", "cancelled")

@@ -76,7 +76,7 @@ async def test_the_talent_who_lost_the_last_slot_is_told_once_when_it_opens(clie
     [mail] = await _opened_mails(sm)
     assert mail.to_email == loser_email and mail.subject == "A slot opened for your 1-1 chat with Rita Recruiter 0"
     assert f"http://testserver/chats/{loser}" in mail.body_text
-    assert "Fri 20 Mar 2026, 21:00–21:30 (America/New_York)" in mail.body_text  # in the talent's zone (set at sign-in)
+    assert "Fri 20 Mar 2026, 21:00–21:30 EDT (America/New_York)" in mail.body_text  # in the talent's zone (set at sign-in), named as every mail names it
     page = await client.get(f"/chats/{loser}")
     assert 'data-testid="slot-opened"' in page.text and "A slot opened up" in page.text and start.isoformat() in page.text
 
