@@ -81,6 +81,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/room_join.py
 	$(BIN)/python benchmarks/signaling_load.py
 	$(BIN)/python benchmarks/queue_load.py
+	$(BIN)/python benchmarks/roster_import.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/static/vendor
