@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduling import accounts, actions, limits, outbox
 from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from scheduling.livechat.desk_models import RoutingRule, Team, TeamMember
-from scheduling.livechat.export import to_csv
+from scheduling.livechat.export import to_csv, uncell
 from scheduling.livechat.models import JobReq, JobReqAssignee
 from scheduling.models import (
     OPEN_STATUSES,
@@ -200,7 +200,7 @@ def parse(kind: str, text: str) -> Preview:
             row.errors.append(f"has {len(record)} cells but the header names {len(columns)} columns")
         for key, cell in zip(columns, record, strict=False):
             if key:
-                row.values[key] = cell.strip()
+                row.values[key] = uncell(cell.strip())  # an exported cell's guard apostrophe ("'=...") is not data
         (_check_person if kind == "people" else _check_company)(row)
         preview.rows.append(row)
     if not preview.rows:

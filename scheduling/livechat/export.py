@@ -17,6 +17,13 @@ def cell(value: object) -> str:
     return text
 
 
+def uncell(text: str) -> str:
+    """The value `cell` wrote: a file exported here and imported again keeps "-Dash" as "-Dash", not "'-Dash"."""
+    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
