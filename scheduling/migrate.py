@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,3 +35,16 @@ async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+_HEAD: str | None = None
+
+
+def head_revision() -> str:
+    """The newest migration this code carries (read once; the files don't change under a running process)."""
+    global _HEAD  # noqa: PLW0603 -- a read-only cache of the migration scripts' head
+    if _HEAD is None:
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert head is not None
+        _HEAD = head
+    return _HEAD

@@ -29,7 +29,7 @@ from scheduling.logwriter import LogWriter
 from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
-from web import api, calendar_pages, chat_pages, netcheck, pages, people_pages, profile_api, profile_pages, rooms
+from web import api, calendar_pages, chat_pages, health, netcheck, pages, people_pages, profile_api, profile_pages, rooms
 from web import favicon as site_icon
 from web import signin_link_pages as link_pages
 from web.framing import SameOriginFraming
@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         try:
             yield
         finally:
+            app.state.res.draining = True
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
 
     routes = [
         Route("/healthz", healthz),
+        *health.routes,
         *site_icon.routes,
         Route("/api/openapi.json", openapi),
         *api.routes,

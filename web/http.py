@@ -44,6 +44,7 @@ class Resources:
     # Per-address limits where strangers write to live chat: starting chats, notes, uploads, lines over HTTP.
     live_limits: dict[str, RateLimiter] = field(default_factory=dict)
     live_queue_pending: set[str] = field(default_factory=set)  # queues whose frame is about to be rebuilt (coalesced)
+    draining: bool = False  # shutdown has begun: /readyz answers 503 so balancers stop sending work here
 
     def __post_init__(self) -> None:
         if not self.live_limits:

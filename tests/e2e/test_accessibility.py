@@ -440,6 +440,8 @@ PLANS: dict[str, tuple[str | None, list[Visit]]] = {
 # GET routes that answer something other than an HTML page, and why they need no page check.
 EXEMPT = {
     "/healthz": "JSON health check",
+    "/livez": "JSON liveness probe",
+    "/readyz": "JSON readiness probe",
     "/events": "a redirect to / (the form at /events/new posts to /events; typing the address lands on My events)",
     "/favicon.ico": "the site icon (SVG)",
     "/calendar/{token}.ics": "iCalendar feed",

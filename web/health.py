@@ -1,0 +1,55 @@
+"""Health for a process manager or a load balancer: /livez (the process answers) and /readyz (it can serve: the
+database answers at the migration head this code expects, Redis answers when configured, and it is not shutting down).
+
+/readyz answers 503 with what failed, so a balancer stops sending work to a replica that can't do it, and turns 503
+as soon as the app's shutdown begins (`Resources.draining`)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scheduling import migrate
+from signaling.broker import RedisBroker
+from web.http import res
+
+CHECK_SECONDS = 2.0  # a check slower than this counts as failed: a balancer's probe must not hang
+
+
+async def livez(request: Request) -> Response:
+    return JSONResponse({"status": "live"}, headers={"Cache-Control": "no-store"})
+
+
+async def readyz(request: Request) -> Response:
+    r = res(request)
+    checks: dict[str, Any] = {}
+    if r.draining:
+        checks["shutdown"] = "draining"
+    try:
+        async with r.sessionmaker() as session:
+            version = (await asyncio.wait_for(session.execute(text("SELECT version_num FROM alembic_version")), CHECK_SECONDS)).scalar()
+        head = migrate.head_revision()
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if version == head else f"at {version}, this code needs {head}"
+    except Exception as err:  # noqa: BLE001 -- any failure to reach the database means not ready
+        checks["database"] = f"error: {type(err).__name__}"
+    broker = r.hub.broker
+    if isinstance(broker, RedisBroker):
+        try:
+            checks["redis"] = "ok" if await asyncio.wait_for(broker.ping(), CHECK_SECONDS) else "error: no answer"
+        except Exception as err:  # noqa: BLE001 -- any failure to reach Redis means not ready
+            checks["redis"] = f"error: {type(err).__name__}"
+    ready = all(v == "ok" for k, v in checks.items() if k != "shutdown") and not r.draining
+    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503,
+                        headers={"Cache-Control": "no-store"})
+
+
+routes = [
+    Route("/livez", livez),
+    Route("/readyz", readyz),
+]
