@@ -53,7 +53,8 @@ run: $(VENV)/.installed $(VENDOR_DIR)/.installed
 	$(BIN)/fairmeet serve --host $(HOST) --port $(PORT)
 
 # Debian packages the tests drive: Chromium for the browser tests, coturn for the TURN tests, Kannel (bearerbox,
-# smsbox, and fakesmsc from kannel-extras) and Net::SMPP for the text-message gateway tests.
+# smsbox, and fakesmsc from kannel-extras) and Net::SMPP for the text-message gateway tests; Caddy, Prometheus and
+# redis-server for the production-topology and reliability tests (tests/deploy, tests/reliability).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -61,6 +62,9 @@ system-deps:
 	[ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] || missing="$$missing kannel"; \
 	[ -x /usr/lib/kannel/test/fakesmsc ] || missing="$$missing kannel-extras"; \
 	perl -MNet::SMPP -e1 >/dev/null 2>&1 || missing="$$missing libnet-smpp-perl"; \
+	command -v caddy >/dev/null 2>&1 || missing="$$missing caddy"; \
+	command -v prometheus >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
