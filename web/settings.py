@@ -21,6 +21,19 @@ def _secret_from_file(path: Path) -> str:
     return value
 
 
+# Settings that may hold a password or key can be given as a file instead (Docker/Compose secrets): FAIRMEET_X_FILE names
+# a file whose content (surrounding whitespace stripped) is FAIRMEET_X, unless FAIRMEET_X itself is set.
+SECRET_FILE_SETTINGS = ("FAIRMEET_DATABASE_URL", "FAIRMEET_REDIS_URL", "FAIRMEET_TURN_SECRET", "FAIRMEET_SMTP_URL", "FAIRMEET_SMS_URL",
+                        "FAIRMEET_METRICS_TOKEN")
+
+
+def _read_secret_files(env: dict[str, str]) -> None:
+    for name in SECRET_FILE_SETTINGS:
+        path = env.get(name + "_FILE")
+        if path and not env.get(name):
+            env[name] = Path(path).read_text().strip()
+
+
 def _int_or_none(value: str | None) -> int | None:
     return int(value) if value else None
 
@@ -79,6 +92,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
+        _read_secret_files(env)
         database_url = env.get("FAIRMEET_DATABASE_URL", DEFAULT_DB)
         if database_url.startswith("postgresql://"):
             database_url = "postgresql+asyncpg://" + database_url.removeprefix("postgresql://")
