@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from web import serving
 from web.app import SERVER_OPTIONS, create_app, freeze_startup_heap
 from web.settings import Settings
 
@@ -63,7 +64,7 @@ def serve(make_settings: Callable[[str], Settings], clock: Callable[[], dt.datet
 @contextmanager
 def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue: int = 0, busy_after: float = 0, log: Path | None = None,
                   secret: str = "live-secret", redis_url: str = "", redis_prefix: str = "", real_clock: bool = False,
-                  desk_jobs: bool = False) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+                  desk_jobs: bool = False, drain_delay: float = 0.0) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`python -m tests.live` in a child process until the block ends; yields (base URL, process). Its output goes to `log`.
     `real_clock`: the real time instead of `clock` (frozen); `desk_jobs`: the desk's timers run (offer time-outs, auto-resolve)."""
     with free_socket() as probe:
@@ -72,7 +73,7 @@ def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue
     args = [sys.executable, "-m", "tests.live", "--port", str(port), "--database-url", database_url, "--pool", str(pool),
             "--queue", str(queue), "--busy-after", str(busy_after), "--clock", clock.isoformat(), "--secret", secret,
             "--redis-url", redis_url, "--redis-prefix", redis_prefix, *(["--real-clock"] if real_clock else []),
-            *(["--desk-jobs"] if desk_jobs else [])]
+            *(["--desk-jobs"] if desk_jobs else []), *(["--drain-delay", str(drain_delay)] if drain_delay else [])]
     out = log.open("wb") if log is not None else None
     proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT if out else None,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -121,6 +122,8 @@ def main() -> None:
     parser.add_argument("--secret", default="live-secret")
     parser.add_argument("--redis-url", default="", help="Redis between nodes (several processes on one database)")
     parser.add_argument("--redis-prefix", default="")
+    parser.add_argument("--drain-delay", type=float, default=0.0, help="seconds of /readyz 503 after SIGTERM before shutting down")
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds requests in flight get to finish when shutting down")
     args = parser.parse_args()
     if args.clock is None and not args.real_clock:
         parser.error("give --clock ISO, or --real-clock")
@@ -142,7 +145,9 @@ def main() -> None:
             return frozen
     app = create_app(settings, clock=clock, background=False)
     freeze_startup_heap()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, **SERVER_OPTIONS)
+    # The same graceful shutdown as `fairmeet serve` (web/serving.py); no drain delay unless asked, so stopping is quick.
+    serving.serve(app, "127.0.0.1", args.port, log_level="warning", access_log=False, drain_delay=args.drain_delay,
+                  grace=args.grace, **SERVER_OPTIONS)
 
 
 if __name__ == "__main__":

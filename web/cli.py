@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--uds", help="listen on this Unix socket instead of host:port (e.g. behind Caddy on one machine)")
+    serve.add_argument("--forwarded-allow-ips", help="proxies whose X-Forwarded-For/-Proto are trusted "
+                       "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1,::1)")
     sub.add_parser("demo", help="seed the demo event (once) and print sign-in links")
     db = sub.add_parser("db", help="database commands")
     db.add_argument("action", choices=["upgrade"])
@@ -92,14 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "users":
         return asyncio.run(_create_user(settings, args))
-    import uvicorn
-
     from web.app import SERVER_OPTIONS, create_app, freeze_startup_heap
+    from web.serving import serve as serve_app
 
     app = create_app(settings)
     freeze_startup_heap()
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="info", **SERVER_OPTIONS)
-    return 0
+    # SIGTERM drains: /readyz 503 for FAIRMEET_DRAIN_DELAY s, then WebSockets closed with 1012 and requests finished
+    # within FAIRMEET_SHUTDOWN_GRACE s (web/serving.py).
+    return serve_app(app, args.host, args.port, uds=args.uds, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+                     log_level="info", drain_delay=settings.drain_delay, grace=settings.shutdown_grace, **SERVER_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ as soon as the app's shutdown begins (`Resources.draining`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.websockets import WebSocket
 
 from scheduling import migrate
 from signaling.broker import RedisBroker
@@ -47,6 +49,17 @@ async def readyz(request: Request) -> Response:
     ready = all(v == "ok" for k, v in checks.items() if k != "shutdown") and not r.draining
     return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503,
                         headers={"Cache-Control": "no-store"})
+
+
+async def refuse_if_draining(ws: WebSocket) -> bool:
+    """A WebSocket handshake reaching a replica that is shutting down is accepted and closed at once with 1012
+    (service restart): the client reconnects, through the balancer, to a replica that stays. True if refused."""
+    if not res(ws).draining:  # type: ignore[arg-type]
+        return False
+    with contextlib.suppress(Exception):
+        await ws.accept()
+        await ws.close(code=1012, reason="server restarting, reconnect")
+    return True
 
 
 routes = [

@@ -32,6 +32,7 @@ from scheduling.logwriter import Busy, LogWriter
 from scheduling.models import Company, User
 from signaling import protocol as p
 from signaling.hub import Connection, encode
+from web import health
 from web.http import json_error, res, session_user, status_for
 from web.pages import page, render
 from web.ratelimit import Bucket
@@ -144,12 +145,14 @@ async def _receive_text(ws: WebSocket) -> str:
     return str(text)
 
 
-async def room_socket(ws: WebSocket) -> None:
+async def room_socket(ws: WebSocket) -> None:  # noqa: PLR0911 -- each refusal closes the socket and returns
     r = res(ws)  # type: ignore[arg-type]
     settings = r.settings
     chat_id = ws.path_params["chat_id"]
     if not origin_allowed(ws, settings):
         await ws.close(code=4403, reason="origin not allowed")
+        return
+    if await health.refuse_if_draining(ws):
         return
     try:
         async with r.sessionmaker() as session, session.begin():

@@ -72,6 +72,8 @@ class Settings:
     live_start_limit: int = 10  # live chats one address may start (and continue links it may redeem) per 10 minutes
     upload_dir: str = "var/uploads"  # resumes, outside the web root; served only to a chat's staff
     sms_url: str = field(default="", repr=False)  # Kannel sendsms URL or smpp://; without it texts show on /mailbox
+    drain_delay: float = 2.0  # after SIGTERM: /readyz says 503 and serving goes on this long, so the proxy takes us out first
+    shutdown_grace: float = 20.0  # ...then requests in flight get this long to finish (WebSockets are closed with 1012)
 
     def pool_options(self) -> dict[str, float]:
         options = {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow, "pool_timeout": self.db_pool_timeout}
@@ -120,4 +122,6 @@ class Settings:
             log_busy_after_seconds=float(env.get("FAIRMEET_LOG_BUSY_AFTER_SECONDS", "5")),
             upload_dir=env.get("FAIRMEET_UPLOAD_DIR", "var/uploads"),
             sms_url=env.get("FAIRMEET_SMS_URL", ""),
+            drain_delay=float(env.get("FAIRMEET_DRAIN_DELAY", "2")),
+            shutdown_grace=float(env.get("FAIRMEET_SHUTDOWN_GRACE", "20")),
         )

@@ -25,6 +25,7 @@ from scheduling.models import User
 from signaling import livechat as lp
 from signaling import protocol as p
 from signaling.hub import Connection, encode
+from web import health
 from web.http import Resources, context_for, res, session_user
 from web.livechat import live
 from web.ratelimit import Bucket
@@ -160,6 +161,8 @@ async def candidate_socket(ws: WebSocket) -> None:
     if not origin_allowed(ws, r.settings):
         await ws.close(code=4403, reason="origin not allowed")
         return
+    if await health.refuse_if_draining(ws):
+        return
     await ws.accept()
     hello = await _hello(ws, lp.parse_candidate)
     if hello is None:
@@ -279,6 +282,8 @@ async def console_socket(ws: WebSocket) -> None:
     r = res(ws)  # type: ignore[arg-type]
     if not origin_allowed(ws, r.settings):
         await ws.close(code=4403, reason="origin not allowed")
+        return
+    if await health.refuse_if_draining(ws):
         return
     try:
         async with r.sessionmaker() as session, session.begin():
