@@ -20,8 +20,11 @@ if [ -n "${PGPASSWORD_FILE:-}" ]; then
     export PGPASSWORD
 fi
 
-stamp="$(date -u +%Y%m%dT%H%M%SZ)"
-dest="$BACKUP_DIR/fairmeet-$stamp"
+dest="$BACKUP_DIR/fairmeet-$(date -u +%Y%m%dT%H%M%SZ)"
+while [ -e "$dest" ]; do  # a second backup within the same second (a manual run next to the scheduled one)
+    sleep 1
+    dest="$BACKUP_DIR/fairmeet-$(date -u +%Y%m%dT%H%M%SZ)"
+done
 partial="$dest.partial"
 mkdir -p "$BACKUP_DIR"
 rm -rf "$partial"
