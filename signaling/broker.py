@@ -49,6 +49,11 @@ class RedisBroker:
 
     Publishing queues the envelope and returns; one task sends what has queued in a pipeline, in
     publishing order, so a room's frames leave this node in the order they were published.
+
+    When Redis goes away, nothing fails for the callers: publishing drops frames (the conversation log holds every
+    stored entry), subscribing is remembered, and reading retries. Once a read succeeds again, every channel this node
+    wants is subscribed again and `on_reconnect` runs: frames published meanwhile are gone, so it tells the local
+    connections to catch up from the log.
     """
 
     def __init__(self, url: str, prefix: str = "fairmeet:") -> None:
@@ -62,6 +67,9 @@ class RedisBroker:
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._queued = asyncio.Event()
         self._publisher: asyncio.Task[None] | None = None
+        self._lost = False  # frames may have been lost since the last successful read (Redis unreachable)
+        self.on_reconnect: Callable[[], Awaitable[None]] | None = None
+        self.reconnects = 0
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         if len(self._outbox) >= OUTBOX_LIMIT:
@@ -87,19 +95,38 @@ class RedisBroker:
                 await pipe.execute()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("publishing %d frames to Redis failed", len(batch))
+            except Exception as err:  # noqa: BLE001 -- Redis away: the frames are dropped, clients catch up from the log later
+                if not self._lost:
+                    log.warning("publishing %d frames to Redis failed (%s); they are dropped until it is back", len(batch), err)
+                self._lost = True
                 await asyncio.sleep(0.2)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self._handlers[channel] = handler
-        await self._pubsub.subscribe(self._prefix + channel)
         if self._reader is None:
             self._reader = asyncio.create_task(self._read())
+        try:
+            await self._pubsub.subscribe(self._prefix + channel)
+        except Exception as err:  # noqa: BLE001 -- Redis away: subscribed again by _resubscribe once it is back
+            log.warning("subscribing to %s failed (%s); retrying when Redis is back", channel, err)
+            self._lost = True
 
     async def unsubscribe(self, channel: str) -> None:
         self._handlers.pop(channel, None)
-        await self._pubsub.unsubscribe(self._prefix + channel)
+        try:
+            await self._pubsub.unsubscribe(self._prefix + channel)
+        except Exception as err:  # noqa: BLE001 -- Redis away: dropped by _resubscribe once it is back
+            log.warning("unsubscribing from %s failed (%s)", channel, err)
+            self._lost = True
+
+    async def _resubscribe(self) -> None:
+        """After an outage: the channels of the rooms this node has people in, and only those, are subscribed."""
+        wanted = {self._prefix + c for c in self._handlers}
+        have = {c.decode() if isinstance(c, bytes) else str(c) for c in self._pubsub.channels}
+        if missing := sorted(wanted - have):
+            await self._pubsub.subscribe(*missing)
+        if stale := sorted(have - wanted):
+            await self._pubsub.unsubscribe(*stale)
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
@@ -110,10 +137,16 @@ class RedisBroker:
                 item = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("reading from Redis failed; retrying")
+            except Exception as err:  # noqa: BLE001 -- Redis away: keep trying (redis-py reconnects on the next read)
+                if not self._lost:
+                    log.warning("reading from Redis failed (%s); retrying until it is back", err)
+                self._lost = True
                 await asyncio.sleep(0.5)
+                if self._pubsub.connection is None and self._handlers:  # every subscribe failed: no connection to read on yet
+                    await self._recovered()
                 continue
+            if self._lost:
+                await self._recovered()
             if item is None or item.get("type") != "message":
                 continue
             channel = item["channel"].decode() if isinstance(item["channel"], bytes) else str(item["channel"])
@@ -124,6 +157,21 @@ class RedisBroker:
                 await handler(orjson.loads(item["data"]))
             except Exception:
                 log.exception("delivering a room message failed")
+
+    async def _recovered(self) -> None:
+        try:
+            await self._resubscribe()
+        except Exception as err:  # noqa: BLE001 -- gone again: the next read retries
+            log.warning("resubscribing after a Redis outage failed (%s)", err)
+            return
+        self._lost = False
+        self.reconnects += 1
+        log.warning("Redis is back; channels subscribed again, local connections told to catch up")
+        if self.on_reconnect is not None:
+            try:
+                await self.on_reconnect()
+            except Exception:
+                log.exception("catching up after a Redis outage failed")
 
     async def close(self) -> None:
         if self._publisher is not None:

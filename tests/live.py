@@ -124,6 +124,9 @@ def main() -> None:
     parser.add_argument("--redis-prefix", default="")
     parser.add_argument("--drain-delay", type=float, default=0.0, help="seconds of /readyz 503 after SIGTERM before shutting down")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds requests in flight get to finish when shutting down")
+    parser.add_argument("--smtp-url", default="", help="with it, the mail sender runs (the other background jobs stay off)")
+    parser.add_argument("--mail-poll", type=float, default=0, help="seconds between outbox polls (0: the app's default)")
+    parser.add_argument("--outbox-lease", type=float, default=0, help="seconds a claimed outbox row is leased (0: the app's default)")
     args = parser.parse_args()
     if args.clock is None and not args.real_clock:
         parser.error("give --clock ISO, or --real-clock")
@@ -131,6 +134,12 @@ def main() -> None:
                         login_rate_per_minute=100_000, live_start_limit=100_000, reconnect_grace_seconds=0.5,
                         redis_url=args.redis_url, redis_prefix=args.redis_prefix or "fairmeet:",
                         db_pool_size=args.pool or None, db_max_overflow=0 if args.pool else None, desk_jobs=args.desk_jobs)
+    if args.smtp_url:
+        settings.smtp_url, settings.mail_jobs = args.smtp_url, True
+    if args.mail_poll:
+        settings.mail_poll_seconds = args.mail_poll
+    if args.outbox_lease:
+        settings.outbox_lease_seconds = args.outbox_lease
     if args.queue:
         settings.log_queue_limit = args.queue
     if args.busy_after:

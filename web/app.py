@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -29,7 +30,7 @@ from scheduling.logwriter import LogWriter
 from scheduling.sms import SmsSender, gateway_for
 from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
-from web import api, calendar_pages, chat_pages, health, netcheck, pages, people_pages, profile_api, profile_pages, rooms
+from web import api, calendar_pages, catchup, chat_pages, health, netcheck, pages, people_pages, profile_api, profile_pages, rooms
 from web import favicon as site_icon
 from web import signin_link_pages as link_pages
 from web.framing import SameOriginFraming
@@ -142,6 +143,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
             login_limiter=RateLimiter(settings.login_rate_per_minute, 60), ip_limiter=RateLimiter(60, 60), write_limiter=RateLimiter(30, 60), hub=hub,
             log_writer=log_writer,
         )
+        if isinstance(broker, RedisBroker):  # frames lost while Redis was away: local connections catch up from the logs
+            resources = app.state.res
+
+            async def catch_up() -> None:
+                await catchup.catch_up(resources)
+
+            broker.on_reconnect = catch_up
         tasks: list[asyncio.Task[None]] = []
         if background or settings.desk_jobs:
             async def offers() -> None:
@@ -152,6 +160,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
 
             tasks.append(asyncio.create_task(_every(1.0, "live offers", offers)))
             tasks.append(asyncio.create_task(_every(30.0, "live auto-resolve", idle)))
+        lease = dt.timedelta(seconds=settings.outbox_lease_seconds)
+        if not background and settings.mail_jobs and settings.smtp_url:  # the mail sender alone (tests/live.py --mail-jobs)
+            mailer = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from, lease=lease)
+
+            async def send_mail() -> None:
+                await mailer.send_due(clock())
+
+            tasks.append(asyncio.create_task(_every(settings.mail_poll_seconds, "mail", send_mail)))
         if background:
             async def sweep() -> None:
                 async with sessionmaker() as session, session.begin():
@@ -164,7 +180,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
 
             tasks.append(asyncio.create_task(_every(30.0, "live queues", live_queues)))
             if settings.smtp_url:
-                sender = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from)
+                sender = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from, lease=lease)
 
                 async def send() -> None:
                     await sender.send_due(clock())
@@ -172,6 +188,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                 tasks.append(asyncio.create_task(_every(settings.mail_poll_seconds, "mail", send)))
             if settings.sms_url:
                 texts = SmsSender(sessionmaker, gateway_for(settings.sms_url))
+                texts.lease = lease
 
                 async def send_texts() -> None:
                     await texts.send_due(clock())

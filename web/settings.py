@@ -51,6 +51,8 @@ class Settings:
     mail_from: str = "Fairmeet <noreply@fairmeet.local>"
     sweep_seconds: float = 30.0
     mail_poll_seconds: float = 2.0
+    outbox_lease_seconds: float = 600.0  # a claimed outbox row whose sender died is sent again after this (scheduling/delivery.py)
+    mail_jobs: bool = False  # run the outbox senders even without the other background jobs (tests/live.py --mail-jobs)
     secure_cookies: bool = False
     login_rate_per_minute: int = 10
     redis_url: str = ""
@@ -122,6 +124,7 @@ class Settings:
             log_busy_after_seconds=float(env.get("FAIRMEET_LOG_BUSY_AFTER_SECONDS", "5")),
             upload_dir=env.get("FAIRMEET_UPLOAD_DIR", "var/uploads"),
             sms_url=env.get("FAIRMEET_SMS_URL", ""),
+            outbox_lease_seconds=float(env.get("FAIRMEET_OUTBOX_LEASE_SECONDS", "600")),
             drain_delay=float(env.get("FAIRMEET_DRAIN_DELAY", "2")),
             shutdown_grace=float(env.get("FAIRMEET_SHUTDOWN_GRACE", "20")),
         )
