@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import orjson
 
 from signaling.broker import Broker
+from signaling.metrics import SignalingMetrics
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 256
@@ -98,8 +100,9 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, metrics: SignalingMetrics | None = None) -> None:
         self.broker = broker
+        self.metrics = metrics
         self.rooms: dict[str, dict[str, Connection]] = {}
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -160,16 +163,28 @@ class Hub:
         return self.rooms.get(room, {}).get(conn.conn_id) is conn
 
     async def publish(self, room: str, message: dict[str, Any], *, to: list[str] | None = None, skip: str | None = None) -> None:
-        await self.broker.publish(self.channel(room), {"to": to, "skip": skip, "frame": encode(message)})
+        await self.broker.publish(self.channel(room), {"to": to, "skip": skip, "frame": encode(message), "ts": time.time()})
 
     def _deliver(self, room: str, envelope: dict[str, Any]) -> None:
         to, skip, frame = envelope.get("to"), envelope.get("skip"), envelope["frame"]
         members = self.rooms.get(room)
         if not members:
             return
+        sent = dropped = 0
         for conn_id, conn in list(members.items()):
             if (to is None or conn_id in to) and conn_id != skip:
+                was_closed = conn.closed
                 conn.send(frame)
+                sent += 1
+                dropped += conn.closed and not was_closed  # its send queue was full: closed with 4008
+        metrics = self.metrics
+        if metrics is not None and sent:
+            metrics.delivered.inc(sent)
+            published = envelope.get("ts")
+            if isinstance(published, float):
+                metrics.delivery_latency.observe(max(0.0, time.time() - published))
+            if dropped:
+                metrics.send_queue_drops.inc(dropped)
 
     def local_count(self) -> int:
         return sum(len(m) for m in self.rooms.values())

@@ -32,6 +32,8 @@ from signaling.broker import Broker, MemoryBroker, RedisBroker
 from signaling.hub import Hub
 from web import api, calendar_pages, catchup, chat_pages, health, netcheck, pages, people_pages, profile_api, profile_pages, rooms
 from web import favicon as site_icon
+from web import metrics as observe
+from web import requestid as request_ids
 from web import signin_link_pages as link_pages
 from web.framing import SameOriginFraming
 from web.http import Clock, Resources, json_error, res, utcnow
@@ -71,7 +73,8 @@ async def _every(seconds: float, job: str, fn: object) -> None:
     assert callable(fn)
     while True:
         try:
-            await fn()
+            with request_ids.job(job):  # each run logs under a request id of its own, with the job's name
+                await fn()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -129,19 +132,22 @@ def freeze_startup_heap() -> None:
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, background: bool = True) -> Starlette:
     settings = settings or Settings.from_env()
+    app_metrics = observe.Metrics()  # a registry per app: create_app may run many times in one process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, **settings.pool_options())
+        # hide_parameters: a failed statement's message (logged) never carries its values, such as a chat line's text.
+        engine = create_engine(settings.database_url, hide_parameters=True, **settings.pool_options())
         sessionmaker = create_sessionmaker(engine)
         broker: Broker = RedisBroker(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else MemoryBroker()
-        hub = Hub(broker)
+        hub = Hub(broker, metrics=app_metrics.signaling)
         log_writer = LogWriter(engine, max_pending=settings.log_queue_limit, busy_after=settings.log_busy_after_seconds)
         log_writer.start()
         app.state.res = Resources(
             settings=settings, sessionmaker=sessionmaker, clock=clock,
             login_limiter=RateLimiter(settings.login_rate_per_minute, 60), ip_limiter=RateLimiter(60, 60), write_limiter=RateLimiter(30, 60), hub=hub,
             log_writer=log_writer,
+            metrics=app_metrics,
         )
         if isinstance(broker, RedisBroker):  # frames lost while Redis was away: local connections catch up from the logs
             resources = app.state.res
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         lease = dt.timedelta(seconds=settings.outbox_lease_seconds)
         if not background and settings.mail_jobs and settings.smtp_url:  # the mail sender alone (tests/live.py --mail-jobs)
             mailer = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from, lease=lease)
+            app_metrics.count_deliveries(mailer)
 
             async def send_mail() -> None:
                 await mailer.send_due(clock())
@@ -181,6 +188,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
             tasks.append(asyncio.create_task(_every(30.0, "live queues", live_queues)))
             if settings.smtp_url:
                 sender = SmtpSender(sessionmaker, settings.smtp_url, settings.mail_from, lease=lease)
+                app_metrics.count_deliveries(sender)
 
                 async def send() -> None:
                     await sender.send_due(clock())
@@ -188,6 +196,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
                 tasks.append(asyncio.create_task(_every(settings.mail_poll_seconds, "mail", send)))
             if settings.sms_url:
                 texts = SmsSender(sessionmaker, gateway_for(settings.sms_url))
+                app_metrics.count_deliveries(texts)
                 texts.lease = lease
 
                 async def send_texts() -> None:
@@ -210,6 +219,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
 
     routes = [
         Route("/healthz", healthz),
+        *observe.routes,
         *health.routes,
         *site_icon.routes,
         Route("/api/openapi.json", openapi),
@@ -250,6 +260,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, backg
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="fairmeet_session", same_site="lax",
                    https_only=settings.secure_cookies, max_age=14 * 24 * 3600),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+    app = observe.ObservedApp(routes=routes, middleware=middleware, lifespan=lifespan, metrics=app_metrics,
                     exception_handlers={HTTPException: http_error, PoolTimeout: database_busy, DBAPIError: database_error, Exception: server_error})
     return app

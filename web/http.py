@@ -18,6 +18,7 @@ from scheduling.errors import Conflict, DomainError, Forbidden, Invalid, NotFoun
 from scheduling.logwriter import LogWriter
 from scheduling.models import User
 from signaling.hub import Hub
+from web import metrics
 from web.ratelimit import RateLimiter
 from web.settings import Settings
 
@@ -44,6 +45,7 @@ class Resources:
     # Per-address limits where strangers write to live chat: starting chats, notes, uploads, lines over HTTP.
     live_limits: dict[str, RateLimiter] = field(default_factory=dict)
     live_queue_pending: set[str] = field(default_factory=set)  # queues whose frame is about to be rebuilt (coalesced)
+    metrics: metrics.Metrics | None = None  # this app's Prometheus registry (web/metrics.py)
     draining: bool = False  # shutdown has begun: /readyz answers 503 so balancers stop sending work here
 
     def __post_init__(self) -> None:
@@ -67,6 +69,13 @@ def context_for(r: Resources) -> actions.Context:
 
 
 def status_for(error: DomainError) -> int:
+    """The HTTP status of a domain error that becomes a response (counted in fairmeet_domain_refusals_total)."""
+    status = _status(error)
+    metrics.refused(error, status)
+    return status
+
+
+def _status(error: DomainError) -> int:
     if isinstance(error, NotFound):
         return 404
     if isinstance(error, Forbidden):

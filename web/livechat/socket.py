@@ -176,6 +176,8 @@ async def candidate_socket(ws: WebSocket) -> None:
             view = await live.candidate_view(session, chat, r.clock())
             queue = await live.queue_frame(session, chat.queue, r.clock()) if chat.status == L.WAITING.value else None
             missed = await conversations.since(session, chats.key(chat.id), hello.last_seq or 0)
+        if r.metrics is not None:
+            r.metrics.resumed("live", hello.last_seq, len(missed) if hello.last_seq is not None else 0)
     except DomainError:
         await _close(ws, 4401, "this chat's token is not valid")
         return
@@ -438,6 +440,8 @@ class ConsoleSession:
         async with self.r.sessionmaker() as session:
             entries = await conversations.since(session, chats.key(message.chat), message.last_seq or 0)
             last = await conversations.last_seq(session, chats.key(message.chat))
+        if self.r.metrics is not None:
+            self.r.metrics.resumed("console", message.last_seq, len(entries) if message.last_seq is not None else 0)
         self.conn.send_message({"type": "watching", "chat": message.chat, "status": status, "seq": last})
         for entry in entries:
             self.conn.send_message(live.event_frame(message.chat, entry))
