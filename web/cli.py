@@ -11,6 +11,7 @@ import sys
 from scheduling import accounts, migrate
 from scheduling.db import create_engine, create_sessionmaker
 from scheduling.errors import DomainError
+from web import logging_setup
 from web.settings import Settings
 
 
@@ -82,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--password")
     create.add_argument("--admin", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        # JSON lines with request ids (text at a terminal); FAIRMEET_LOG_FORMAT=json|text decides (web/logging_setup.py).
+        logging_setup.configure()
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     _ensure_sqlite_dir(settings.database_url)
 
@@ -103,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM drains: /readyz 503 for FAIRMEET_DRAIN_DELAY s, then WebSockets closed with 1012 and requests finished
     # within FAIRMEET_SHUTDOWN_GRACE s (web/serving.py).
     return serve_app(app, args.host, args.port, uds=args.uds, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
-                     log_level="info", drain_delay=settings.drain_delay, grace=settings.shutdown_grace, **SERVER_OPTIONS)
+                     log_level="info", drain_delay=settings.drain_delay, grace=settings.shutdown_grace,
+                     log_config=None, access_log=False, **SERVER_OPTIONS)  # logging_setup's handlers; the app writes the access log
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ class Settings:
     live_start_limit: int = 10  # live chats one address may start (and continue links it may redeem) per 10 minutes
     upload_dir: str = "var/uploads"  # resumes, outside the web root; served only to a chat's staff
     sms_url: str = field(default="", repr=False)  # Kannel sendsms URL or smpp://; without it texts show on /mailbox
+    metrics_token: str = field(default="", repr=False)  # /metrics wants "Authorization: Bearer <this>"; empty: no /metrics (404)
     drain_delay: float = 2.0  # after SIGTERM: /readyz says 503 and serving goes on this long, so the proxy takes us out first
     shutdown_grace: float = 20.0  # ...then requests in flight get this long to finish (WebSockets are closed with 1012)
 
@@ -124,6 +125,7 @@ class Settings:
             log_busy_after_seconds=float(env.get("FAIRMEET_LOG_BUSY_AFTER_SECONDS", "5")),
             upload_dir=env.get("FAIRMEET_UPLOAD_DIR", "var/uploads"),
             sms_url=env.get("FAIRMEET_SMS_URL", ""),
+            metrics_token=env.get("FAIRMEET_METRICS_TOKEN", "").strip(),  # or FAIRMEET_METRICS_TOKEN_FILE
             outbox_lease_seconds=float(env.get("FAIRMEET_OUTBOX_LEASE_SECONDS", "600")),
             drain_delay=float(env.get("FAIRMEET_DRAIN_DELAY", "2")),
             shutdown_grace=float(env.get("FAIRMEET_SHUTDOWN_GRACE", "20")),
