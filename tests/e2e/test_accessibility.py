@@ -442,6 +442,7 @@ EXEMPT = {
     "/healthz": "JSON health check",
     "/livez": "JSON liveness probe",
     "/readyz": "JSON readiness probe",
+    "/metrics": "Prometheus text for a scraper with the metrics token (404 without a configured token)",
     "/events": "a redirect to / (the form at /events/new posts to /events; typing the address lands on My events)",
     "/favicon.ico": "the site icon (SVG)",
     "/calendar/{token}.ics": "iCalendar feed",
