@@ -48,3 +48,21 @@ def head_revision() -> str:
         assert head is not None
         _HEAD = head
     return _HEAD
+
+
+_KNOWN: frozenset[str] | None = None
+
+
+def schema_check(version: str | None) -> str:
+    """Returns "ok" when the database is at this code's head, or at a revision this code does not carry: a newer release's
+    migrate step ran during a rolling upgrade, and since migrations are expand-only (docs/migrations.md) this release
+    keeps working until it is replaced. Otherwise what is wrong: behind (or no schema) means `fairmeet db upgrade`."""
+    global _KNOWN  # noqa: PLW0603 -- a read-only cache of the migration scripts' revisions
+    head = head_revision()
+    if version == head:
+        return "ok"
+    if _KNOWN is None:
+        _KNOWN = frozenset(rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions())
+    if version is not None and version not in _KNOWN:
+        return "ok"
+    return f"at {version}, this code needs {head}"

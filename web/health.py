@@ -35,9 +35,8 @@ async def readyz(request: Request) -> Response:
     try:
         async with r.sessionmaker() as session:
             version = (await asyncio.wait_for(session.execute(text("SELECT version_num FROM alembic_version")), CHECK_SECONDS)).scalar()
-        head = migrate.head_revision()
         checks["database"] = "ok"
-        checks["migrations"] = "ok" if version == head else f"at {version}, this code needs {head}"
+        checks["migrations"] = migrate.schema_check(version)  # a newer release's expand-only schema is fine
     except Exception as err:  # noqa: BLE001 -- any failure to reach the database means not ready
         checks["database"] = f"error: {type(err).__name__}"
     broker = r.hub.broker
