@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -70,10 +71,11 @@ class Front:
 
 
 @contextmanager
-def caddy_front(upstreams: list[str], tmp: Path) -> Iterator[Front]:
-    """Caddy with deploy/Caddyfile in front of `upstreams` (host:port) until the block ends."""
+def caddy_front(upstreams: list[str], tmp: Path, *, https_port: int | None = None) -> Iterator[Front]:
+    """Caddy with deploy/Caddyfile in front of `upstreams` (host:port) until the block ends. `https_port`: the site's
+    port (free unless given: the replicas' FAIRMEET_BASE_URL must name it before Caddy starts)."""
     binary = caddy_binary()
-    https_port, http_port = free_port(), free_port()
+    https_port, http_port = https_port or free_port(), free_port()
     url = f"https://localhost:{https_port}"
     env = caddy_env(tmp, domain=url, upstreams=upstreams, https_port=https_port, http_port=http_port)
     log = tmp / "caddy.log"
@@ -88,7 +90,7 @@ def caddy_front(upstreams: list[str], tmp: Path) -> Iterator[Front]:
                 raise RuntimeError(f"caddy did not start: {log.read_text()[-3000:]}")
             if ca.exists():
                 try:
-                    if httpx.get(url + "/livez", verify=str(ca), timeout=2).status_code == 200:
+                    if httpx.get(url + "/livez", verify=ssl.create_default_context(cafile=ca), timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
