@@ -72,13 +72,13 @@ async def openapi(request: Request) -> Response:
 async def _every(seconds: float, job: str, fn: object) -> None:
     assert callable(fn)
     while True:
-        try:
-            with request_ids.job(job):  # each run logs under a request id of its own, with the job's name
+        with request_ids.job(job):  # each run (and its failure's line) logs under a request id of its own, with the job's name
+            try:
                 await fn()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("background job %s failed", job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background job %s failed", job)
         await asyncio.sleep(seconds)
 
 

@@ -291,13 +291,20 @@ class Observe:
                 code = int(message.get("code", 1005))
             return message
 
+        start = time.perf_counter()
         try:
             await self.app(scope, observed_receive, observed_send)
         finally:
             current.reset(token)
             if accepted:
                 gauge.dec()
-            self.metrics.ws_closes.labels(kind, str(code if code is not None else 1006)).inc()
+            close = code if code is not None else 1006
+            self.metrics.ws_closes.labels(kind, str(close)).inc()
+            if access_log.isEnabledFor(logging.INFO):
+                route = self.metrics.route_template(scope)
+                seconds = time.perf_counter() - start
+                access_log.info("WS %s %s after %.1f s", route, close, seconds,
+                                extra={"method": "WS", "route": route, "status": close, "accepted": accepted, "duration_ms": round(seconds * 1000, 2)})
 
 
 def refused(error: DomainError, status: int) -> None:

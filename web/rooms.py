@@ -274,6 +274,8 @@ class RoomSession:
             missed = await conversations.since(session, self.key, self.hello_last_seq) if self.hello_last_seq is not None else []
         if self.r.metrics is not None:
             self.r.metrics.resumed("room", self.hello_last_seq, len(missed))
+        log.info("room %s: connection %s of user %s joined at seq %s, %d missed entries sent", self.chat_id, self.conn.conn_id, self.conn.user_id,
+                 joined.seq, len(missed))
         settings: Settings = self.r.settings
         peers = [{k: v for k, v in info.items() if k in ("conn", "user_id", "name", "role")}
                  for conn_id, info in present.items() if conn_id != self.conn.conn_id]
