@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from signaling.protocol import MAX_FRAME, ConnId, ProtocolError
+from signaling.protocol import MAX_FRAME, ConnId, ProtocolError, Seq
 
 ChatId = Annotated[int, Field(ge=1, le=999_999_999)]
 ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -23,7 +23,7 @@ class CandidateHello(_Msg):
     conn: ConnId
     chat: ChatId
     token: str = Field(min_length=10, max_length=200)
-    last_seq: int | None = Field(default=None, ge=0)
+    last_seq: Seq | None = None
 
 
 class ConsoleHello(_Msg):
@@ -50,7 +50,7 @@ class Page(_Msg):
 
 class Resume(_Msg):
     type: Literal["resume"]
-    after: int = Field(ge=0)
+    after: Seq
 
 
 class Ping(_Msg):
@@ -64,7 +64,7 @@ class Heartbeat(_Msg):
 class Watch(_Msg):
     type: Literal["watch"]
     chat: ChatId
-    last_seq: int | None = Field(default=None, ge=0)
+    last_seq: Seq | None = None
 
 
 class Unwatch(_Msg):

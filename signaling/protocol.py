@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 VERSION = 1
 ConnId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 MAX_FRAME = 64 * 1024
+Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]  # a log position: a BIGINT, so a larger number never reaches the database
 
 
 class _Msg(BaseModel):
@@ -24,7 +25,7 @@ class Hello(_Msg):
     type: Literal["hello"]
     v: Literal[1] = 1
     conn: ConnId
-    last_seq: int | None = Field(default=None, ge=0)
+    last_seq: Seq | None = None
 
 
 class Description(_Msg):
@@ -82,7 +83,7 @@ class Resume(_Msg):
     """Ask for every event numbered above `after` (after a reconnect)."""
 
     type: Literal["resume"]
-    after: int = Field(ge=0)
+    after: Seq
 
 
 class Ping(_Msg):

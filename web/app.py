@@ -53,7 +53,9 @@ STATIC = Path(__file__).parent / "static"
 # How uvicorn serves the room sockets: websockets' sans-I/O protocol, without per-message compression. Room
 # frames are small; a zlib compressor and decompressor per socket cost about 45 KiB of memory per connection
 # (and CPU on every frame) for next to no saving on the wire.
-SERVER_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+# Frames above 64 KiB are refused by the protocol itself (close 1009, message too big) before the app sees them: the
+# largest valid frame (an SDP offer, a chat line) is a few KiB; uvicorn's default would buffer up to 16 MiB per socket.
+SERVER_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False, "ws_max_size": 64 * 1024}
 
 
 async def healthz(request: Request) -> Response:

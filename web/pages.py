@@ -26,7 +26,7 @@ from scheduling import limits as bounds
 from scheduling.errors import DomainError, Invalid, NotFound
 from scheduling.models import Event, OutboxMessage, Participant, User
 from scheduling.rooms import window as room_window
-from web import event_ops
+from web import event_ops, sessions_live
 from web.http import client_ip, context, csrf_token, res, session_user, status_for
 from web.linkify import linkify
 
@@ -310,12 +310,16 @@ async def link_request(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """Signs out everywhere: the epoch bump voids every copy of the session cookie, not just this one."""
     form = await request.form()
+    ended: tuple[int, int] | None = None
     if secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "") or "x"):
         async with res(request).sessionmaker() as session, session.begin():
             user = await session_user(request, session)
             if user is not None:
                 user.session_epoch += 1
+                ended = (user.id, user.session_epoch)
         request.session.clear()
+    if ended is not None:  # committed: the person's open sockets close on every node
+        await sessions_live.session_ended(request.app, *ended)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -351,6 +355,8 @@ async def _account_other(request: Request, session: AsyncSession, user: User, fo
         user.password_hash = accounts.hash_password(new)
         user.session_epoch += 1
         request.session["se"] = user.session_epoch
+        await session.flush()
+        await sessions_live.session_ended(request.app, user.id, user.session_epoch)  # other devices' open sockets close too
         flash(request, "Password changed. Other devices are signed out.")
         return "/account"
     if form.get("op") == "new_feed":

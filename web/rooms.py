@@ -33,9 +33,11 @@ from scheduling.models import Company, User
 from signaling import protocol as p
 from signaling.hub import Connection, encode
 from web import health
+from web.frame_budget import CLOSE_CODE, CLOSE_REASON, Verdict, budget_of
 from web.http import json_error, res, session_user, status_for
 from web.pages import page, render
 from web.ratelimit import Bucket
+from web.sessions_live import bound_to_session
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -135,10 +137,22 @@ def _event_frame(entry: conversations.Entry) -> dict[str, Any]:
 
 
 async def _receive_text(ws: WebSocket) -> str:
-    """The next text frame. A binary frame is a protocol error (Starlette's receive_text raises KeyError on one)."""
-    message = await ws.receive()
-    if message["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    """The next text frame. A binary frame is a protocol error (Starlette's receive_text raises KeyError on one).
+    Every frame is charged to the socket's frame budget (web/frame_budget.py): over it, frames are dropped; flooding closes 1008."""
+    budget = budget_of(ws.scope)
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        verdict = budget.charge()
+        if verdict is Verdict.OK:
+            break
+        if verdict is Verdict.WARN:
+            raise p.ProtocolError("rate_limited", "Too many frames; slow down.")
+        if verdict is Verdict.CLOSE:
+            with contextlib.suppress(Exception):
+                await ws.close(code=CLOSE_CODE, reason=CLOSE_REASON)
+            raise WebSocketDisconnect(CLOSE_CODE, CLOSE_REASON)
     text = message.get("text")
     if text is None:
         raise p.ProtocolError("binary_frame", "Frames are JSON text; binary frames are not part of the protocol.")
@@ -181,7 +195,8 @@ async def room_socket(ws: WebSocket) -> None:  # noqa: PLR0911 -- each refusal c
         await ws.send_text(encode(p.error("hello_first", "The first message must be hello.")))
         await ws.close(code=4400)
         return
-    await RoomSession(ws, r, user, access, hello).run()
+    async with bound_to_session(ws, user.id):  # sign-out anywhere closes it (web/sessions_live.py)
+        await RoomSession(ws, r, user, access, hello).run()
 
 
 async def _try_again_later(ws: WebSocket) -> None:

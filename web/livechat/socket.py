@@ -30,6 +30,7 @@ from web.http import Resources, context_for, res, session_user
 from web.livechat import live
 from web.ratelimit import Bucket
 from web.rooms import _client_id, _receive_text, _try_again_later, origin_allowed
+from web.sessions_live import bound_to_session
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0
@@ -304,7 +305,8 @@ async def console_socket(ws: WebSocket) -> None:
     if not isinstance(hello, lp.ConsoleHello):
         await _close(ws, 4400, "send hello first")
         return
-    await ConsoleSession(ws, r, uid, name, hello).run()
+    async with bound_to_session(ws, uid):  # sign-out anywhere closes it (web/sessions_live.py)
+        await ConsoleSession(ws, r, uid, name, hello).run()
 
 
 class ConsoleSession:
