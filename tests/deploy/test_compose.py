@@ -24,7 +24,8 @@ APPS = ("app1", "app2")
 
 # Services without a periodic health probe, and why: a one-shot's health is its exit status, which the apps wait for
 # with `condition: service_completed_successfully`; probing a process that has finished tells nothing.
-ONE_SHOT = {"migrate": "exits after `fairmeet db upgrade`; the apps wait for it to complete successfully"}
+ONE_SHOT = {"migrate": "exits after `fairmeet db upgrade`; the apps wait for it to complete successfully",
+            "restore": "run by hand (profile restore) to restore one backup, then exits; its exit status says how it went"}
 
 # The ranges a production TURN relay must refuse as peers (ASVS 5.0 V17.1.1): "this network", private, shared
 # (carrier-grade NAT), loopback, link-local, unique-local and IPv6 link-local.
