@@ -74,6 +74,17 @@ def test_the_stack_has_the_services_a_production_install_needs() -> None:
     assert caddy_upstreams == [f"{app}:8000" for app in APPS]
 
 
+def test_prometheus_scrapes_both_replicas_with_the_token_file() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "fairmeet"]
+    assert job["static_configs"][0]["targets"] == services()["caddy"]["environment"]["FAIRMEET_UPSTREAMS"].split()
+    assert job["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+    assert "metrics_token" in services()["prometheus"]["secrets"]
+    for name in APPS:
+        assert services()[name]["environment"]["FAIRMEET_METRICS_TOKEN_FILE"] == "/run/secrets/metrics_token"
+        assert "metrics_token" in services()[name]["secrets"]
+
+
 def test_every_service_has_a_health_check() -> None:
     for name, service in services().items():
         check = service.get("healthcheck")

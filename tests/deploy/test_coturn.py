@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 from aioice import stun
 from aioice.turn import TurnClientUdpProtocol
 
@@ -147,6 +148,13 @@ async def received(sock: socket.socket, seconds: float) -> bytes | None:
         return None
 
 
+def compose_healthcheck(port: int) -> list[str]:
+    """deploy/compose.yaml's coturn health check, with this test's port for 3478."""
+    test = yaml.safe_load((CONF.parents[1] / "compose.yaml").read_text())["services"]["coturn"]["healthcheck"]["test"]
+    assert test[0] == "CMD" and "3478" in test
+    return [str(port) if arg == "3478" else arg for arg in test[1:]]
+
+
 def error_reason(code: int) -> str:
     return {0: "allowed", 403: "403 Forbidden IP"}.get(code, str(code))
 
@@ -156,6 +164,9 @@ async def test_production_config_refuses_private_peers(tmp_path: Path) -> None:
     peer_port = peer.getsockname()[1]
     try:
         with turnserver(rendered(tmp_path, "production.conf"), tmp_path) as server:
+            health = compose_healthcheck(server[1])
+            probe = await asyncio.create_subprocess_exec(*health, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            assert await asyncio.wait_for(probe.wait(), 20) == 0, health
             async with allocation(server) as client:
                 refusals = {address: await create_permission(client, (address, peer_port)) for address in PRIVATE_PEERS}
                 print("CreatePermission:", {a: error_reason(c) for a, c in refusals.items()})
