@@ -155,8 +155,8 @@ def main() -> None:
     app = create_app(settings, clock=clock, background=False)
     freeze_startup_heap()
     # The same graceful shutdown as `fairmeet serve` (web/serving.py); no drain delay unless asked, so stopping is quick.
-    serving.serve(app, "127.0.0.1", args.port, log_level="warning", access_log=False, drain_delay=args.drain_delay,
-                  grace=args.grace, **SERVER_OPTIONS)
+    sys.exit(serving.serve(app, "127.0.0.1", args.port, log_level="warning", access_log=False, drain_delay=args.drain_delay,
+                  grace=args.grace, **SERVER_OPTIONS))
 
 
 if __name__ == "__main__":

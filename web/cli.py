@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import os
 import sys
 
 from scheduling import accounts, migrate
@@ -107,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     freeze_startup_heap()
     # SIGTERM drains: /readyz 503 for FAIRMEET_DRAIN_DELAY s, then WebSockets closed with 1012 and requests finished
     # within FAIRMEET_SHUTDOWN_GRACE s (web/serving.py).
-    return serve_app(app, args.host, args.port, uds=args.uds, proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+    # On a Unix socket the peer has no address to check (only local processes with the file's permissions reach it):
+    # its X-Forwarded-* are trusted unless told otherwise.
+    allow = args.forwarded_allow_ips or (None if not args.uds or os.environ.get("FORWARDED_ALLOW_IPS") else "*")
+    return serve_app(app, args.host, args.port, uds=args.uds, proxy_headers=True, forwarded_allow_ips=allow,
                      log_level="info", drain_delay=settings.drain_delay, grace=settings.shutdown_grace,
                      log_config=None, access_log=False, **SERVER_OPTIONS)  # logging_setup's handlers; the app writes the access log
 

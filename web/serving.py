@@ -9,7 +9,7 @@ On the first SIGTERM or SIGINT:
    in flight finish, all within `grace` seconds (FAIRMEET_SHUTDOWN_GRACE);
 4. the app's lifespan shutdown: background jobs stop, the conversation log writer flushes what it acknowledged.
 
-A second signal forces the exit (no more waiting). A drained process exits with status 0.
+A second signal forces the exit (no more waiting, no lifespan shutdown): status 1. A drained process exits with 0.
 """
 
 from __future__ import annotations
@@ -66,21 +66,20 @@ class DrainingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets=sockets)
-        # uvicorn re-raises the signals it caught once it has stopped, to die by them; a drained server has nothing
-        # left to do, so it exits normally instead (status 0), which process managers count as a clean stop.
-        if not self.force_exit:
-            self._captured_signals.clear()
+        # uvicorn re-raises the signals it caught once it has stopped, to die by them; this server's caller returns
+        # an exit status instead: 0 once drained (process managers count it a clean stop), 1 if forced.
+        self._captured_signals.clear()
 
 
 def serve(app: Starlette, host: str = "127.0.0.1", port: int = 8000, *, sockets: list[socket.socket] | None = None, uds: str | None = None,
           drain_delay: float = 2.0, grace: float = 20.0, log_level: str = "info", access_log: bool = True,
           proxy_headers: bool = True, forwarded_allow_ips: str | None = None, **options: Any) -> int:
-    """Serves `app` until a signal, then drains (see the module's doc). Returns the process's exit status (0)."""
+    """Serves `app` until a signal, then drains (see the module's doc). Returns the process's exit status: 0 drained, 1 forced."""
     config = uvicorn.Config(app, host=host, port=port, uds=uds, log_level=log_level, access_log=access_log, lifespan="on",
                             proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
                             timeout_graceful_shutdown=max(1, math.ceil(grace)), **options)
     server = DrainingServer(config, app, drain_delay=drain_delay)
     server.run(sockets=sockets)
     if server.drain_started is not None:
-        log.info("stopped %.2f s after the first signal", time.monotonic() - server.drain_started)
-    return 0
+        log.info("stopped %.2f s after the first signal%s", time.monotonic() - server.drain_started, " (forced)" if server.force_exit else "")
+    return 1 if server.force_exit else 0
