@@ -318,9 +318,11 @@ def exec_in(ctx: Ctx, service: str, command: list[str]) -> None:
         return
     if command[:2] == ["python", "-c"]:
         assert "FAIRMEET_IMAGE" in image
-        code = command[2].replace("http://127.0.0.1:8000", ctx.start_server())
+        port = httpx.URL(ctx.start_server()).port
+        code = command[2].replace("'127.0.0.1', 8000", f"'127.0.0.1', {port}")
+        assert code != command[2], "the probe asks the app's port 8000 on the container's loopback"
         out = ctx.run([sys.executable, "-c", code]).stdout
-        assert '"ready"' in out, out
+        assert out.startswith("200 ") and '"ready"' in out, out
         return
     if command[0] == "sh" and command[1].startswith("/scripts/"):
         ctx.run(["sh", ctx.host_path(service, command[1]), *[ctx.host_path(service, a) if a.startswith("/") else a for a in command[2:]]],
