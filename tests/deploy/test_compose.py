@@ -240,6 +240,31 @@ def test_files_the_stack_mounts_are_in_the_repository() -> None:
             assert var in given or re.search(rf"\{{\${var}:[^}}]+\}}", caddyfile.read_text()), f"Caddyfile needs {var}"
 
 
+def test_caddy_takes_the_caddyfile_with_the_environment_compose_gives_it(tmp_path: Path) -> None:
+    """Debian's caddy adapts deploy/Caddyfile with the caddy service's environment (.env.example's domain): one site
+    for the domain, reverse-proxied to both replicas with /readyz as the health check, admin where the health check asks."""
+    import shutil
+    import subprocess
+
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed (make test installs it)")
+    domain = re.search(r"^FAIRMEET_DOMAIN=(\S+)$", (DEPLOY / ".env.example").read_text(), re.MULTILINE)
+    assert domain
+    env = {key: str(value).replace("${FAIRMEET_DOMAIN:?set FAIRMEET_DOMAIN in .env}", domain[1])
+           for key, value in services()["caddy"]["environment"].items()}
+    result = subprocess.run([caddy, "adapt", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"], env={"PATH": "/usr/bin:/bin", **env},
+                            capture_output=True, text=True, timeout=30, check=True, cwd=tmp_path)
+    config = json.loads(result.stdout)
+    assert config["admin"]["listen"] in ("localhost:2019", "127.0.0.1:2019")
+    assert "http://127.0.0.1:2019/" in " ".join(services()["caddy"]["healthcheck"]["test"])
+    text = result.stdout
+    assert f'"host":["{domain[1]}"]' in text
+    for upstream in env["FAIRMEET_UPSTREAMS"].split():
+        assert f'"dial":"{upstream}"' in text
+    assert '"uri":"/readyz"' in text
+
+
 # --------------------------------------------------------------------------- coturn
 
 
