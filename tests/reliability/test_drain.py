@@ -100,7 +100,19 @@ async def _scenario(url: str, a: Replica, start_b: Callable[[], Replica], db: st
                         http_statuses.append((await http.get(path)).status_code)
                     await asyncio.sleep(0.02)
 
-        tasks = [asyncio.create_task(talk(c)) for c in clients] + [asyncio.create_task(browse())]
+        gaps: dict[str, float] = {}  # conn id -> seconds from losing its socket to the next welcome
+
+        async def watch() -> None:
+            down: dict[str, float] = {}
+            while not stop.is_set():
+                for c in clients:
+                    if not c.connected and c.conn_id not in down and c.conn_id not in gaps:
+                        down[c.conn_id] = time.monotonic()
+                    elif c.connected and c.conn_id in down:
+                        gaps[c.conn_id] = time.monotonic() - down.pop(c.conn_id)
+                await asyncio.sleep(0.005)
+
+        tasks = [asyncio.create_task(talk(c)) for c in clients] + [asyncio.create_task(browse()), asyncio.create_task(watch())]
         await asyncio.sleep(1.5)
 
         # SIGTERM A; its readiness, asked directly, must turn 503 within a second.
@@ -130,6 +142,7 @@ async def _scenario(url: str, a: Replica, start_b: Callable[[], Replica], db: st
         moved = [c.conn_id for c in clients if 1012 in c.close_codes]
         print(f"\nreadiness 503 after {ready_503 if ready_503 is None else round(ready_503, 3)} s; replica exited (status {exit_code}) "
               f"{exited:.2f} s after SIGTERM (drain delay {DRAIN_DELAY} s, grace {GRACE} s)")
+        print(f"reconnected and resumed after: {', '.join(f'{k} {v * 1000:.0f} ms' for k, v in gaps.items())}")
         print(f"closed with 1012 and resumed: {moved}; close codes {[c.close_codes for c in clients]}; welcomes {[c.welcomes for c in clients]}")
         print(f"{len(acked)} chat lines acknowledged, seq up to {top}; HTTP loop: {len(http_statuses)} requests, "
               f"{sum(1 for s in http_statuses if s >= 500)} 5xx; B still ready: {b_ready}")
