@@ -6,12 +6,16 @@ Caddy can't be told which replica to use, so the order of events decides: replic
 (Caddy's health check marks it down), so the talent's room WebSocket lands on A; then B starts, Caddy's health check
 takes it in, and with least_conn the recruiter's WebSocket lands on B (A holds one, B none). A chat line typed in one
 browser shows in the other, both ways: across replicas, through Redis. Each replica's log shows the room socket it
-accepted. The replicas run on the real clock: the chat is booked a few minutes from now (its room is open now).
+accepted. Then B is stopped (SIGTERM, as in a rolling upgrade): the recruiter's page, its socket closed with 1012,
+reconnects through Caddy to A and the conversation goes on. The replicas run on the real clock: the chat is booked a
+few minutes from now (its room is open now).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -96,6 +100,18 @@ async def _scenario(front: Front, a: Replica, start_b: Callable[[], Replica], db
             await expect(marco.locator("#messages")).to_contain_text("And back from replica A")
             await expect(marco.locator("#messages .msg.pending")).to_have_count(0)
             await expect(kofi.locator("#messages .msg.pending")).to_have_count(0)
+
+            # B is stopped as in a rolling upgrade (SIGTERM: drain, sockets closed with 1012): Marco's page reconnects
+            # through Caddy to A and resumes; the conversation goes on without a reload.
+            t0 = time.monotonic()
+            b.proc.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(b.proc.wait, 30) == 0
+            await _say(kofi, "Still there after the restart?")
+            await expect(marco.locator("#messages")).to_contain_text("Still there after the restart?")
+            await _say(marco, "Yes, on replica A now")
+            await expect(kofi.locator("#messages")).to_contain_text("Yes, on replica A now")
+            await expect(marco.locator("#messages .msg.pending")).to_have_count(0)
+            print(f"replica B drained and stopped; the recruiter's page was back in the conversation {time.monotonic() - t0:.2f} s after SIGTERM")
             print(f"\nroom sockets: replica A {a.log.read_text().count(ROOM_SOCKET)}, replica B {b.log.read_text().count(ROOM_SOCKET)}; "
                   "chat lines crossed both ways")
         finally:
