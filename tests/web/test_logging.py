@@ -19,6 +19,7 @@ import httpx
 import orjson
 import pytest
 import websockets
+import websockets.sync.client
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -104,7 +105,7 @@ async def test_log_lines_are_json_with_the_request_id_and_the_route_template(cli
     first = next(line for line in access if line["request_id"] == VALID_ID)
     assert first["route"] == "/chats/{chat_id}" and first["method"] == "GET" and first["status"] in (302, 303)
     assert isinstance(first["duration_ms"], float)
-    assert "31337" not in captured.getvalue()
+    assert "/chats/31337" not in captured.getvalue()
     # The 500: its traceback line and its access line share the id the response carried.
     failure = [line for line in parsed if line["request_id"] == r.headers["x-request-id"]]
     assert any(line["level"] == "ERROR" and "an unexpected failure" in str(line.get("exc")) for line in failure)
@@ -239,6 +240,9 @@ def test_fairmeet_serve_writes_json_lines_without_query_strings(sqlite_url: str,
             wait_until_serving(base, proc, err)
             r = httpx.get(base + "/chats/7/room?token=query-secret-123456", headers={"X-Request-ID": VALID_ID}, timeout=10)
             assert r.headers["x-request-id"] == VALID_ID
+            # uvicorn's own line for a WebSocket handshake names the path with its query: the token is scrubbed from it.
+            with pytest.raises(websockets.InvalidStatus):
+                websockets.sync.client.connect(f"ws://127.0.0.1:{port}/ws/rooms/7?token=ws-query-secret-123456", open_timeout=10)
         finally:
             stop_process(proc)
     raw = err.read_text()
@@ -246,4 +250,5 @@ def test_fairmeet_serve_writes_json_lines_without_query_strings(sqlite_url: str,
     assert any(line["logger"].startswith("uvicorn") for line in parsed)
     line = next(line for line in parsed if line.get("request_id") == VALID_ID and line["logger"] == "fairmeet.access")
     assert line["route"] == "/chats/{chat_id}/room" and line["method"] == "GET"
-    assert "query-secret-123456" not in raw and "token=" not in raw
+    assert "query-secret-123456" not in raw and "token=[redacted]" in raw
+    assert any('"WebSocket /ws/rooms/7?token=[redacted]"' in str(line["msg"]) for line in parsed)
