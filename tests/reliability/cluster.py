@@ -26,10 +26,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
+from scheduling import conversations
+from scheduling.db import create_engine, create_sessionmaker
+from scheduling.rooms import room_key
 from tests.conftest import _service_missing, throwaway_pg
 from tests.live import free_socket
 
@@ -229,6 +233,8 @@ class Participant:
     reader: asyncio.Task[None] | None = None
     welcomes: int = 0
     _gap: asyncio.TimerHandle | None = None
+    _token: tuple[str, float] | None = None
+    http: httpx.AsyncClient | None = None
 
     @property
     def connected(self) -> bool:
@@ -238,11 +244,14 @@ class Participant:
         """Opens a socket to `base`, says hello with the last contiguous seq (0 the first time: the whole log), waits for the welcome."""
         await self.disconnect()
         self.base = base
-        async with httpx.AsyncClient(base_url=base, cookies=self.cookies, timeout=5) as http:
-            r = await http.get(f"/chats/{self.chat_id}/room/token")
-            r.raise_for_status()
-            token = r.json()["token"]
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self._token is None or time.monotonic() - self._token[1] > 60:  # tokens live 120 s, on every replica
+            if self.http is None:
+                self.http = httpx.AsyncClient(timeout=5, verify=False)  # noqa: S501 -- plain http on loopback; one client, no TLS setup per call
+            r = await self.http.get(f"{base}/chats/{self.chat_id}/room/token", headers={"Cookie": cookie})
+            r.raise_for_status()
+            self._token = (str(r.json()["token"]), time.monotonic())
+        token = self._token[0]
         ws = await connect(base.replace("http", "ws", 1) + f"/ws/rooms/{self.chat_id}?token={token}", origin=Origin(base),
                            additional_headers={"Cookie": cookie}, open_timeout=seconds, max_size=2**22)
         await ws.send(json.dumps({"type": "hello", "v": 1, "conn": self.conn_id, "last_seq": self.contig}))
@@ -266,6 +275,12 @@ class Participant:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.reader
             self.reader = None
+
+    async def close(self) -> None:
+        await self.disconnect()
+        if self.http is not None:
+            await self.http.aclose()
+            self.http = None
 
     async def send_line(self, text: str) -> str:
         cid = secrets.token_hex(8)
@@ -347,18 +362,15 @@ def entry(kind: str, client_id: str | None, body: dict[str, Any]) -> Entry:
     return (kind, client_id, f"{body.get('state')} {body.get('conn')}")
 
 
-async def committed_log(database_url: str, chat_id: int) -> list[tuple[int, Entry]]:
-    """The room's conversation as stored (the truth every client must end up with)."""
-    from scheduling import conversations  # noqa: PLC0415
-    from scheduling.db import create_engine, create_sessionmaker  # noqa: PLC0415
-    from scheduling.rooms import room_key  # noqa: PLC0415
-
-    engine = create_engine(database_url)
+async def committed_log(database: str | AsyncEngine, chat_id: int, after: int = 0) -> list[tuple[int, Entry]]:
+    """The room's conversation as stored (the truth every client must end up with), from a URL or an engine."""
+    engine = create_engine(database) if isinstance(database, str) else database
     try:
         async with create_sessionmaker(engine)() as session:
-            entries = await conversations.since(session, room_key(chat_id), 0, limit=100_000)
+            entries = await conversations.since(session, room_key(chat_id), after, limit=100_000)
     finally:
-        await engine.dispose()
+        if isinstance(database, str):
+            await engine.dispose()
     return [(e.seq, entry(e.kind, e.client_id, e.body)) for e in entries]
 
 

@@ -116,4 +116,4 @@ async def test_a_ten_second_redis_outage_loses_nothing(pg_url: str, tmp_path: Pa
             texts = [e[1][2] for e in log if e[1][0] == "message"]
             assert len(texts) == len(set(texts)), "no line stored twice"
         for p in people:
-            await p.disconnect()
+            await p.close()
