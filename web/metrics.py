@@ -47,6 +47,8 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 REPLAY_BUCKETS = (1, 5, 10, 50, 100, 500, 1000, 5000)
 _CONVERTOR = re.compile(r"\{(\w+):[^}]+\}")
 SAMPLE_TIMEOUT = 2.0
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CLIENT_CODES = frozenset({1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1011, 1012, 1013})  # kept as they come from a client
 # No *_created series: they double the output and Prometheus has no use for them here.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -157,7 +159,7 @@ class Metrics:
         async def deliver(message: OutboxMessage) -> None:
             try:
                 await inner(message)
-            except BaseException:
+            except Exception:
                 failed.inc()
                 raise
             sent.inc()
@@ -167,7 +169,7 @@ class Metrics:
     # ----------------------------------------------------------------------------------------------- at scrape time
 
     async def sample(self, r: Resources) -> None:
-        """Reads the states that are sampled (database queries bounded to SAMPLE_TIMEOUT each), then sets the gauges."""
+        """Reads the states that are sampled (two grouped queries, SAMPLE_TIMEOUT at most), then sets the gauges."""
         now = r.clock()
         outbox: list[Any] = []
         queues: list[Any] = []
@@ -261,7 +263,8 @@ class Observe:
         finally:
             current.reset(token)
             seconds = time.perf_counter() - start
-            route, method = self.metrics.route_template(scope), scope["method"]
+            route = self.metrics.route_template(scope)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"  # a client's made-up methods add no series
             self.metrics.observe_http(route, method, status, seconds)
             if access_log.isEnabledFor(logging.INFO):
                 # The template, never the path: no ids, and no tokens (sign-in links, ?token=) in the log.
@@ -273,6 +276,7 @@ class Observe:
         gauge = self.metrics.ws_connections.labels(kind)
         accepted = False
         code: int | None = None
+        by_client = False
         token = current.set(self.metrics)
 
         async def observed_send(message: Message) -> None:
@@ -285,10 +289,11 @@ class Observe:
             await send(message)
 
         async def observed_receive() -> Message:
-            nonlocal code
+            nonlocal code, by_client
             message = await receive()
             if message["type"] == "websocket.disconnect" and code is None:
                 code = int(message.get("code", 1005))
+                by_client = True
             return message
 
         start = time.perf_counter()
@@ -299,7 +304,8 @@ class Observe:
             if accepted:
                 gauge.dec()
             close = code if code is not None else 1006
-            self.metrics.ws_closes.labels(kind, str(close)).inc()
+            # A client may close with any code it likes: unusual ones share one series.
+            self.metrics.ws_closes.labels(kind, "other" if by_client and close not in CLIENT_CODES else str(close)).inc()
             if access_log.isEnabledFor(logging.INFO):
                 route = self.metrics.route_template(scope)
                 seconds = time.perf_counter() - start
