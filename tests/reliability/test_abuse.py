@@ -41,6 +41,7 @@ from scheduling.db import create_engine, create_sessionmaker
 from scheduling.models import User
 from scheduling.rooms import room_key
 from tests.conftest import throwaway_pg
+from tests.factories import PASSWORD
 from tests.live import serve, serve_process
 from tests.media.helpers import IN_ROOM_HOURS, Seeded, seed_rooms
 from tests.web.test_livechat_sockets import sign_in
@@ -300,7 +301,8 @@ async def test_an_expired_session_cookie_opens_no_socket(cluster: Cluster) -> No
     assert refused(err) == 403
 
 
-async def test_a_lost_sign_out_message_is_caught_by_the_recheck(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_lost_sign_out_is_caught_by_the_recheck_and_a_password_change_closes_other_devices(
+        tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The epoch changes without any broker message (as if it were lost): the periodic recheck closes the socket."""
     shutil.copy(sqlite_template, tmp_path / "recheck.db")
     url = f"sqlite+aiosqlite:///{tmp_path / 'recheck.db'}"
@@ -321,6 +323,17 @@ async def test_a_lost_sign_out_message_is_caught_by_the_recheck(tmp_path: Path, 
             taken = (tab.closed_at or 0) - started
             print(f"\nepoch changed without a message -> closed by the recheck after {taken:.2f} s (every 0.5 s here, 30 s in production)")
             assert tab.code == 4401
+
+        # A password change signs out the other devices: their open sockets close at once (the broker's message).
+        async with signed_in(base, room.recruiter) as phone, signed_in(base, room.recruiter) as laptop:
+            tab = await room_tab(base, room.chat_id, phone.cookie)
+            started = time.monotonic()
+            r = await laptop.http.post("/account", data={"csrf": laptop.csrf, "op": "password", "current": PASSWORD, "new": "another long password"})
+            assert r.status_code == 303
+            await asyncio.wait_for(asyncio.shield(tab.reader), 5)  # type: ignore[arg-type]
+            print(f"password changed -> the other device's socket closed after {((tab.closed_at or 0) - started) * 1000:.0f} ms")
+            assert tab.code == 4401
+            assert (await laptop.http.get("/account")).status_code == 200  # the device that changed it stays signed in
 
 
 # --------------------------------------------------------------------------- c. flood

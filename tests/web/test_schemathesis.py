@@ -12,7 +12,9 @@ token now and then, hence some 401s)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
 import random
 import shutil
 import time
@@ -30,6 +32,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from scheduling import accounts, actions
 from scheduling.db import create_engine, create_sessionmaker
+from tests.conftest import throwaway_pg
 from tests.factories import make_world
 from web.app import create_app
 from web.openapi import document
@@ -37,7 +40,9 @@ from web.settings import Settings
 
 NOW = dt.datetime(2026, 3, 20, 8, 0, tzinfo=dt.UTC)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-MAX_EXAMPLES = 4  # per operation: 116 operations in about a minute on a busy machine
+# Per operation: 116 operations in about a minute on a busy machine. FAIRMEET_SCHEMATHESIS_EXAMPLES=50 for a deeper run,
+# FAIRMEET_SCHEMATHESIS_DB=postgresql to run it on a throwaway PostgreSQL database instead of SQLite.
+MAX_EXAMPLES = int(os.environ.get("FAIRMEET_SCHEMATHESIS_EXAMPLES", "4"))
 STATEFUL_EXAMPLES = 25
 STATEFUL_SECONDS = 10.0
 
@@ -100,9 +105,17 @@ def role_for(method: str, path: str) -> str:
 
 @pytest.fixture(scope="module")
 def seeded_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[tuple[Any, Seeded]]:
-    path = tmp_path_factory.mktemp("schemathesis") / "api.db"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite+aiosqlite:///{path}"
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("FAIRMEET_SCHEMATHESIS_DB") == "postgresql":
+            url = stack.enter_context(throwaway_pg("fairmeet_schemathesis"))
+        else:
+            path = tmp_path_factory.mktemp("schemathesis") / "api.db"
+            shutil.copy(sqlite_template, path)
+            url = f"sqlite+aiosqlite:///{path}"
+        yield from _serve_seeded(url)
+
+
+def _serve_seeded(url: str) -> Iterator[tuple[Any, Seeded]]:
     seeded = asyncio.run(_seed(url))
     app = create_app(Settings(database_url=url, secret_key="schemathesis", base_url="http://testserver", login_rate_per_minute=100_000),
                      clock=lambda: NOW, background=False)
