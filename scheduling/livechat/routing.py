@@ -173,10 +173,10 @@ async def save_team(session: AsyncSession, ctx: actions.Context, actor: User, ev
         team = Team(event_id=event_id, name=clean, created_at=ctx.now)
     else:
         team = await _team_for_organizer(session, actor, team_id, lock=True)
-        team.name = clean
     members = await _check_members(session, team.event_id, member_ids)
     try:
-        async with session.begin_nested():
+        async with session.begin_nested():  # renamed here: an earlier query's autoflush would raise the duplicate outside this try
+            team.name = clean
             session.add(team)
             await session.flush()
     except IntegrityError:

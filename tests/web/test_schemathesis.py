@@ -229,3 +229,14 @@ def test_stateful_links(api: Api, flow: str) -> None:
     print(f"\nstateful {flow}: {len(calls)} calls in {time.monotonic() - started:.1f} s ({runs} runs, {restarts} restarted as flaky); "
           f"{len(reached)} operations answered 2xx: {reached}")
     assert len(calls) > 30
+
+
+def test_what_schemathesis_found_stays_fixed(api: Api) -> None:
+    """Found by a deeper run (FAIRMEET_SCHEMATHESIS_EXAMPLES=30): renaming a team to a name the event already has was a 500
+    (the rename was flushed by a query before the duplicate check could catch it); it is a 409 team_exists."""
+    url, headers = "http://testserver/api/v1", {"Authorization": f"Bearer {api.seeded.tokens['organizer']}"}
+    first = api.client.post(f"{url}/events/{api.seeded.event_id}/teams", json={"name": "Backend desk"}, headers=headers)
+    second = api.client.post(f"{url}/events/{api.seeded.event_id}/teams", json={"name": "Frontend desk"}, headers=headers)
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    r = api.client.put(f"{url}/live-teams/{second.json()['id']}", json={"name": "Backend desk"}, headers=headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "team_exists", r.text
