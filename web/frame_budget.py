@@ -11,6 +11,7 @@ at a time, so a line handled before the close was stored whole and nothing of a 
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from enum import Enum
 from typing import Any
 
@@ -55,7 +56,7 @@ class FrameBudget:
         return Verdict.WARN
 
 
-def budget_of(scope: dict[str, Any]) -> FrameBudget:
+def budget_of(scope: MutableMapping[str, Any]) -> FrameBudget:
     """The budget of the socket whose ASGI scope this is (one per connection, kept in its scope)."""
     budget = scope.get(SCOPE_KEY)
     if not isinstance(budget, FrameBudget):
