@@ -162,7 +162,7 @@ class RedisBroker:
         try:
             await self._resubscribe()
         except Exception as err:  # noqa: BLE001 -- gone again: the next read retries
-            log.warning("resubscribing after a Redis outage failed (%s)", err)
+            log.debug("resubscribing after a Redis outage failed (%s)", err)  # still away: the read loop said so once already
             return
         self._lost = False
         self.reconnects += 1
