@@ -89,15 +89,16 @@ def serve_process(database_url: str, clock: dt.datetime, *, pool: int = 0, queue
 def wait_until_serving(base: str, proc: subprocess.Popen[bytes], log: Path | None = None, seconds: float = 30) -> None:
     """Returns once the server at `base` answers /healthz; raises (with the end of its log) if it exits or takes too long."""
     deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the server process did not start" + (f": {log.read_text()[-2000:]}" if log else ""))
-        time.sleep(0.1)
+    with httpx.Client(timeout=1) as http:  # one client: each new one loads the CA bundle again (~0.3 s a poll on a busy machine)
+        while True:
+            try:
+                if http.get(base + "/healthz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server process did not start" + (f": {log.read_text()[-2000:]}" if log else ""))
+            time.sleep(0.1)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
