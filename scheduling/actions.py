@@ -524,6 +524,8 @@ async def accept(session: AsyncSession, ctx: Context, actor: User, chat_id: int)
     _require_party(chat, actor)
     if actor.id == chat.sender_id:
         raise Forbidden("The person who received the request accepts it.", code="not_receiver")
+    if chat.status != S.PENDING.value:  # confirmed -> accepted is a reschedule's (it releases the slot); accepting isn't one
+        raise IllegalTransition(f"This chat is {chat.status}; only a pending request can be accepted.")
     _record(session, ctx, chat, actor, S.ACCEPTED)
     talent, recruiter, event = await chat_people(session, chat)
     other = _other(chat, actor, talent, recruiter)

@@ -541,7 +541,7 @@ async def book_invite(request: Request) -> Response:
         talent = await fu.candidate_account(session, inv)
         booking = await fu.booked(session, inv, talent)
         if talent is None or booking is None or booking.status != "confirmed":
-            return _with_headers(await error_page(request, 404, "Nothing is booked from this link yet."))
+            return _with_headers(await error_page(request, 404, "Nothing is booked from this link yet.", session=session))
         body, method = await actions.current_invite(session, ctx, talent, booking.id)
     response = invite_response(body, method, booking.id)
     response.headers.update({"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
