@@ -150,6 +150,7 @@ async def _receive_text(ws: WebSocket) -> str:
         if verdict is Verdict.WARN:
             raise p.ProtocolError("rate_limited", "Too many frames; slow down.")
         if verdict is Verdict.CLOSE:
+            await asyncio.sleep(0.05)  # what is queued for it goes out first (the warning, the last acks)
             with contextlib.suppress(Exception):
                 await ws.close(code=CLOSE_CODE, reason=CLOSE_REASON)
             raise WebSocketDisconnect(CLOSE_CODE, CLOSE_REASON)
