@@ -39,6 +39,8 @@ class Entry:
     query: str = ""
     login_redirect_ok: bool = False  # sign-in/out answer with a redirect to /login whoever asks
     skip: str = ""  # why the route isn't called (the reason is the entry)
+    secret: str = ""  # text of the event's objects that an allowed role outside `sees` must not find in the answer (lists)
+    sees: frozenset[str] = frozenset()
     note: str = ""
 
 
@@ -401,7 +403,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/live-replies/{reply_id:id}"): REPLY,
     ("POST", "/api/v1/live-articles"): ARTICLE,
     ("PUT", "/api/v1/live-articles/{article_id:id}"): {k: v for k, v in ARTICLE.items() if k != "event_id"},
-    ("PUT", "/api/v1/live-teams/{team_id:id}"): {"name": "Desk", "member_ids": ["$recruiter_id"]},
+    ("PUT", "/api/v1/live-teams/{team_id:id}"): {"name": "Nightowls", "member_ids": ["$recruiter_id"]},
     ("PATCH", "/api/v1/live-tickets/{ticket_id:id}"): {"status": "solved"},
     ("POST", "/api/v1/live-tickets/{ticket_id:id}/reply"): {"text": "Here is the answer."},
     ("POST", "/api/v1/live-tickets/{ticket_id:id}/transcript"): {},
@@ -433,7 +435,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/live/tickets/{ticket_id:id}"): {"status": "solved"},
     ("POST", "/live/tickets/{ticket_id:id}/reply"): {"text": "Here is the answer."},
     ("POST", "/live/teams/events/{event_id:id}/teams"): {"name": "Second desk"},
-    ("POST", "/live/teams/{team_id:id}"): {"name": "Desk", "member_ids": "$recruiter_id"},
+    ("POST", "/live/teams/{team_id:id}"): {"name": "Nightowls", "member_ids": "$recruiter_id"},
     ("POST", "/live/chats/{chat_id:id}/follow-up/email"): {"subject": "Thanks", "body": "Thanks for the chat."},
     ("POST", "/live/chats/{chat_id:id}/follow-up/forward"): {"to_user_id": "$organizer_id", "message": "FYI"},
     ("POST", "/live/chats/{chat_id:id}/follow-up/schedule"): {"message": "Talk more?"},
@@ -446,6 +448,30 @@ FILES: dict[tuple[str, str], Mapping[str, tuple[str, bytes, str]]] = {
     ("POST", f"{LC}/attachments"): {"file": ("notes.pdf", PDF, "application/pdf")},
     ("POST", "/api/v1/chats/{chat_id:id}/resume"): {"file": ("cv.pdf", PDF, "application/pdf")},
     ("POST", "/events/{event_id:id}/me/cv"): {"cv": ("cv.pdf", PDF, "application/pdf")},
+}
+# Lists and pages everyone signed in may open, filtered to what the viewer may see: (a text only the event's objects hold,
+# who may find it). Cara: the live chat's candidate; Dora: the ticket's; the 1-1 chat's message; the event's team, job
+# req, article; the recruiter's own saved reply.
+SECRETS: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/api/v1/live-chats"): ("Cara", "STAFF"),
+    ("GET", "/api/v1/live-chats/export.csv"): ("Cara", "STAFF"),
+    ("GET", "/api/v1/live-chats/ongoing"): ("Cara", "STAFF"),
+    ("GET", "/live/history"): ("Cara", "STAFF"),
+    ("GET", "/api/v1/live-tickets"): ("Dora", "STAFF"),
+    ("GET", "/live/tickets"): ("Dora", "STAFF"),
+    ("GET", "/api/v1/job-reqs"): ("Backend Engineer", "STAFF"),
+    ("GET", "/live/jobs"): ("Backend Engineer", "STAFF"),
+    ("GET", "/api/v1/live-articles"): ("How interviews work", "STAFF"),
+    ("GET", "/live/articles"): ("How interviews work", "STAFF"),
+    ("GET", "/api/v1/live-replies"): ("Where is our booth?", "recruiter"),
+    ("GET", "/live/replies"): ("Where is our booth?", "recruiter"),
+    ("GET", "/live/teams"): ("Nightowls", "STAFF"),
+    ("GET", "/api/v1/events/{event_id:id}/chat-requests"): ("Robots are my thing", "PARTY"),
+    ("GET", "/events/{event_id:id}/schedule"): ("Tilda Talwell", "PARTY"),
+    ("GET", "/mailbox"): ("Talk more?", "admin"),  # the local mailbox (no SMTP): each their own mail; admins all of it
+    ("GET", "/live/console"): ("Cara", "STAFF"),
+    ("GET", "/api/v1/live-offers"): ("Cara", "STAFF"),
+    ("GET", "/api/v1/live-report"): ("Nightowls", "STAFF"),
 }
 EXTRA: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/login"): {"login_redirect_ok": True},
@@ -462,7 +488,10 @@ def _routes() -> dict[tuple[str, str], Entry]:
         key = (method, path)
         assert key not in out, key
         allow = GROUPS["NONE"] if spec.strip() == "?" else roles(spec.split("#")[0])
-        out[key] = Entry(allow, body=BODIES.get(key), files=FILES.get(key), **EXTRA.get(key, {}))
+        extra = dict(EXTRA.get(key, {}))
+        if key in SECRETS:
+            extra["secret"], extra["sees"] = SECRETS[key][0], roles(SECRETS[key][1])
+        out[key] = Entry(allow, body=BODIES.get(key), files=FILES.get(key), **extra)
     return out
 
 

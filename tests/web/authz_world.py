@@ -32,6 +32,8 @@ JOB = {
     "questions": [{"text": "Are you allowed to work in the EU?", "kind": "yes_no", "qualifying": ["Yes"]}],
 }
 # Signed-in roles (cookie session + API token); "anonymous" and "candidate" (a live chat's token) have no account.
+NAMES = {"admin": "Ada Admin", "organizer": "Olga Orgwell", "recruiter": "Rafa Recwell", "talent": "Tilda Talwell", "bystander": "Bea Bywell",
+         "other": "Otto Otherwell"}
 PEOPLE = {"admin": "admin@authz.test", "organizer": "org@authz.test", "recruiter": "rec@authz.test", "talent": "tal@authz.test",
           "bystander": "by@authz.test", "other": "org2@authz.test"}
 
@@ -92,7 +94,7 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
         return int((await _ok(await api.post("/api/v1/events", headers=h["root"], json=body)))["id"])
 
     async def person(event_id: int, role_key: str, role: str, company_id: int | None = None) -> int:
-        body: dict[str, Any] = {"email": PEOPLE[role_key], "name": role_key.title(), "role": role, "password": PW}
+        body: dict[str, Any] = {"email": PEOPLE[role_key], "name": NAMES[role_key], "role": role, "password": PW}
         if company_id:
             body["company_id"] = company_id
         out = await _ok(await api.post(f"/api/v1/events/{event_id}/participants", headers=h["root"], json=body), 201)
@@ -119,7 +121,8 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
     await _ok(await api.put(f"/api/v1/events/{ev}/recruiters/{rec}", headers=h["recruiter"], json={
         "booking_mode": "selective", "custom_question": "", "ideal_candidate": "Tinkerers",
         "availability": [{"start": "2026-03-21T10:00:00+01:00", "end": "2026-03-21T12:00:00+01:00"}]}))
-    chat = await _ok(await api.post(f"/api/v1/events/{ev}/chat-requests", headers=h["talent"], json={"recruiter_id": rec, "message": "Hi"}), 201)
+    request = {"recruiter_id": rec, "message": "Robots are my thing"}
+    chat = await _ok(await api.post(f"/api/v1/events/{ev}/chat-requests", headers=h["talent"], json=request), 201)
     await _ok(await api.post(f"/api/v1/chat-requests/{chat['id']}/accept", headers=h["recruiter"]))
     await _ok(await api.post(f"/api/v1/chat-requests/{chat['id']}/booking", headers=h["talent"], json={"start": CHAT_START}))
 
@@ -166,7 +169,7 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
         assert live_chat_row is not None
 
     # Desk and library: a team, a routing rule, a saved reply, an article.
-    team = await _ok(await api.post(f"/api/v1/events/{ev}/teams", headers=h["organizer"], json={"name": "Desk", "member_ids": [rec]}), 201)
+    team = await _ok(await api.post(f"/api/v1/events/{ev}/teams", headers=h["organizer"], json={"name": "Nightowls", "member_ids": [rec]}), 201)
     rule = await _ok(await api.post(f"/api/v1/events/{ev}/routing-rules", headers=h["organizer"],
                                     json={"kind": "job", "job_req_id": job["id"], "team_id": team["id"]}), 201)
     reply = await _ok(await api.post("/api/v1/live-replies", headers=h["recruiter"], json={

@@ -102,6 +102,7 @@ class Matrix:
     def __init__(self, app: Any, world: World, db: Path, uploads: Path, snapshot: Path, refusals: Refusals) -> None:
         self.app, self.world, self.db, self.uploads, self.snapshot, self.refusals = app, world, db, uploads, snapshot, refusals
         self.baseline: set[asyncio.Task[Any]] = set()
+        self.last_text = ""
 
     async def settle(self) -> None:
         """Waits for the work a request left running after its answer (publishing, automatic assignment)."""
@@ -145,6 +146,7 @@ class Matrix:
         self.refusals.last, self.refusals.message = None, ""
         try:
             r = await role.client.request(method, url, headers=headers, **kwargs)
+            self.last_text = r.text
         finally:
             if method != "GET":
                 await self.restore()
@@ -267,6 +269,8 @@ def test_every_route_answers_each_role_as_the_table_says(matrix_world: Any) -> N
                 checked += 1
                 row[role] = f"{got[0].upper()} {detail}"
                 want = "allowed" if role in entry.allow else "denied"
+                if got == "allowed" and entry.secret and role not in entry.sees and entry.secret in matrix.last_text:
+                    failures.append(f"{method} {path} as {role}: the answer shows {entry.secret!r}, which only {sorted(entry.sees)} may see")
                 if got == "error" or (got != want and not dump):
                     failures.append(f"{method} {path} as {role}: expected {want}, got {detail}")
             observed[f"{method} {path}"] = row
