@@ -2,7 +2,8 @@
 database answers at the migration head this code expects, Redis answers when configured, and it is not shutting down).
 
 /readyz answers 503 with what failed, so a balancer stops sending work to a replica that can't do it, and turns 503
-as soon as the app's shutdown begins (`Resources.draining`)."""
+as soon as the app's shutdown begins (`Resources.draining`). Redis failing is reported as "degraded" with a 200: it is
+shared by every replica, and lines still commit without it."""
 
 from __future__ import annotations
 
@@ -45,9 +46,12 @@ async def readyz(request: Request) -> Response:
             checks["redis"] = "ok" if await asyncio.wait_for(broker.ping(), CHECK_SECONDS) else "error: no answer"
         except Exception as err:  # noqa: BLE001 -- any failure to reach Redis means not ready
             checks["redis"] = f"error: {type(err).__name__}"
-    ready = all(v == "ok" for k, v in checks.items() if k != "shutdown") and not r.draining
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503,
-                        headers={"Cache-Control": "no-store"})
+    # Redis is shared by every replica: failing readiness on it would take them all out of the balancer at once and turn
+    # a loss of live updates (lines still commit; clients catch up when it returns, web/catchup.py) into a full outage.
+    # So a Redis failure is reported ("degraded", and the check's error) without leaving the balancer.
+    ready = all(v == "ok" for k, v in checks.items() if k not in ("shutdown", "redis")) and not r.draining
+    status = "not ready" if not ready else "degraded" if checks.get("redis", "ok") != "ok" else "ready"
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503, headers={"Cache-Control": "no-store"})
 
 
 async def refuse_if_draining(ws: WebSocket) -> bool:
