@@ -80,3 +80,59 @@ def _find_matchers(node: Any) -> list[dict[str, Any]]:
         for value in node:
             found += _find_matchers(value)
     return found
+
+
+SECRETS = {"/login/link/LINKSECRET.x-y": "LINKSECRET", "/book/BOOKSIGNED.sig/invite.ics": "BOOKSIGNED", "/calendar/CALTOKEN.ics": "CALTOKEN",
+           "/live/continue/CONTSIGNED.sig": "CONTSIGNED", "/ws/rooms/5?token=ROOMTOKEN&x=1": "ROOMTOKEN"}
+
+
+def test_caddy_logs_keep_no_link_secrets(tmp_path: Path) -> None:
+    """Caddy's access log and its error log (which carries the request too) don't keep the secrets the app's own log
+    redacts: link tokens in the path, ?token=, and the Referer that repeats a page's URL. Ordinary paths stay readable."""
+    import ssl
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import httpx
+
+    from tests.deploy.caddy import caddy_front
+
+    class Stub(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if "DROP" in self.path:  # a replica dying mid-request: Caddy logs an error with the request
+                self.close_connection = True
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    stub = ThreadingHTTPServer(("127.0.0.1", 0), Stub)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    try:
+        with caddy_front([f"127.0.0.1:{stub.server_address[1]}"], tmp_path) as front:
+            with httpx.Client(verify=ssl.create_default_context(cafile=front.ca), timeout=10) as client:
+                referer = {"Referer": front.url + "/login/link/REFERERSECRET"}
+                for path in [*SECRETS, "/chats/12?page=2"]:
+                    assert client.get(front.url + path, headers=referer).status_code == 200
+                assert client.get(front.url + "/login/link/DROPSECRET", headers=referer).status_code == 502  # last: the replica counts as failed
+            deadline = time.monotonic() + 10
+            while log_lines(front.log).count("handled request") < len(SECRETS) + 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        stub.shutdown()
+        stub.server_close()
+    log = log_lines(front.log)
+    errors = [line for line in log.splitlines() if "http.log.error" in line]
+    assert errors and all("/login/link/[redacted]" in line for line in errors), errors
+    for secret in [*SECRETS.values(), "REFERERSECRET", "DROPSECRET"]:
+        assert secret not in log, secret
+    assert '"uri":"/chats/12?page=2"' in log and '"uri":"/ws/rooms/5?token=[redacted]&x=1"' in log
+
+
+def log_lines(path: Path) -> str:
+    return path.read_text()
