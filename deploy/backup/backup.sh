@@ -28,12 +28,15 @@ done
 partial="$dest.partial"
 mkdir -p "$BACKUP_DIR"
 rm -rf "$partial"
+# A run that fails (database out of reach, disk full) leaves no half-written copy of the data behind.
+trap 'rm -rf "$partial"' EXIT
 mkdir -m 700 "$partial"
 
 pg_dump --format=custom --no-owner --no-privileges --file="$partial/database.dump"
 tar -C "$UPLOADS_DIR" -czf "$partial/uploads.tar.gz" .
 (cd "$partial" && sha256sum database.dump uploads.tar.gz > SHA256SUMS)
 mv "$partial" "$dest"
+trap - EXIT
 printf '%s\n' "$dest" > "$BACKUP_DIR/LATEST"
 echo "backup written: $dest ($(du -sh "$dest" | cut -f1))"
 

@@ -173,3 +173,17 @@ def test_restore_refuses_a_damaged_backup(tmp_path: Path) -> None:
     result = run_script("restore.sh", {"PGDATABASE": "never_touched", "UPLOADS_DIR": str(tmp_path / "u")}, str(backup), check=False)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
     assert not (tmp_path / "u").exists()
+
+
+def test_a_failed_backup_leaves_nothing_behind(tmp_path: Path) -> None:
+    """pg_dump failing (the database out of reach) exits non-zero and removes the partial directory: no half-written
+    copy of the data stays in the backup directory, and LATEST still names the last good backup."""
+    backups, uploads = tmp_path / "backups", tmp_path / "uploads"
+    uploads.mkdir()
+    backups.mkdir()
+    (backups / "LATEST").write_text("/backups/fairmeet-20260101T000000Z\n")
+    env = {**pg_env(PG_ADMIN_URL.rsplit("/", 1)[0] + "/fairmeet_no_such_database", tmp_path), "UPLOADS_DIR": str(uploads), "BACKUP_DIR": str(backups)}
+    result = run_script("backup.sh", env, check=False)
+    assert result.returncode != 0, result.stdout
+    assert sorted(p.name for p in backups.iterdir()) == ["LATEST"]
+    assert (backups / "LATEST").read_text() == "/backups/fairmeet-20260101T000000Z\n"
