@@ -358,3 +358,12 @@ def test_backup_scripts_are_posix_sh(name: str) -> None:
 
     subprocess.run(["sh", "-n", str(DEPLOY / "backup" / name)], check=True)
     assert (DEPLOY / "backup" / name).stat().st_mode & 0o111
+
+
+def test_a_shell_that_stays_pid_1_runs_under_init() -> None:
+    """A `sh -c` script that does not `exec` its program stays PID 1, and PID 1 ignores SIGTERM unless it handles it: Docker
+    would wait out the stop timeout and SIGKILL it (mid-backup). Such services run under Docker's init."""
+    for name, service in services().items():
+        argv = [*(service.get("entrypoint") or []), *(service.get("command") or [])]
+        if argv[:2] == ["sh", "-c"] and "exec " not in argv[2]:
+            assert service.get("init") is True, f"{name}: its shell is PID 1"
