@@ -556,3 +556,38 @@ WS_CROSS: dict[str, tuple[str, ...]] = {
     CONSOLE: ("page", "signal", "media"),
     ROOM: ("watch", "page", "heartbeat"),
 }
+
+
+# --------------------------------------------------------------------------- crossed ids
+# A role allowed on the route, with one id swapped for another event's (or another chat's) object: refused or a 4xx,
+# never a success. (method, path, role, {param: world key}, body)
+CROSSED: list[tuple[str, str, str, dict[str, str], Any]] = [
+    ("GET", "/api/v1/chats/{chat_id:id}/attachments/{attachment_id:id}", "candidate", {"attachment_id": "other_attachment_id"}, None),
+    ("GET", f"{LC}/attachments/{{attachment_id:id}}", "recruiter", {"attachment_id": "other_attachment_id"}, None),
+    ("GET", f"{LC}/attachments/{{attachment_id:id}}", "organizer", {"attachment_id": "other_attachment_id"}, None),
+    ("PATCH", f"{E}/companies/{{company_id:id}}", "organizer", {"company_id": "other_company_id"}, {"name": "Mine now"}),
+    ("DELETE", f"{E}/companies/{{company_id:id}}", "organizer", {"company_id": "other_company_id"}, None),
+    ("PATCH", f"{E}/participants/{{user_id:id}}", "organizer", {"user_id": "other_user_id"}, {"name": "Renamed"}),
+    ("DELETE", f"{E}/participants/{{user_id:id}}", "organizer", {"user_id": "other_user_id"}, None),
+    ("POST", f"{E}/participants/{{user_id:id}}/sign-in-link", "organizer", {"user_id": "other_user_id"}, None),
+    ("PUT", f"{E}/recruiters/{{user_id:id}}", "organizer", {"user_id": "other_user_id"}, BODIES[("PUT", f"{E}/recruiters/{{user_id:id}}")]),
+    ("GET", f"{E}/profiles/{{user_id:id}}", "organizer", {"user_id": "other_user_id"}, None),
+    ("GET", f"{E}/talents/{{user_id:id}}/cv", "organizer", {"user_id": "other_user_id"}, None),
+    ("GET", "/events/{event_id:id}/talents/{user_id:id}/cv", "recruiter", {"user_id": "bystander_id"}, None),
+    ("GET", "/events/{event_id:id}/manage/companies/{company_id:id}", "organizer", {"company_id": "other_company_id"}, None),
+    ("POST", "/events/{event_id:id}/manage/companies/{company_id:id}", "organizer", {"company_id": "other_company_id"}, {"name": "Mine now"}),
+    ("GET", "/events/{event_id:id}/manage/people/{user_id:id}", "organizer", {"user_id": "other_user_id"}, None),
+    ("POST", "/events/{event_id:id}/manage/people/{user_id:id}", "organizer", {"user_id": "other_user_id"}, {"name": "Renamed"}),
+    ("GET", "/events/{event_id:id}/booths/{company_id:id}", "talent", {"company_id": "other_company_id"}, None),
+    ("GET", "/events/{event_id:id}/request/{user_id:id}", "talent", {"user_id": "other_user_id"}, None),
+    ("POST", "/events/{event_id:id}/request/{user_id:id}", "bystander", {"user_id": "other_user_id"}, {"message": "Hi"}),
+    ("POST", f"{E}/chat-requests", "bystander", {}, {"recruiter_id": "$other_user_id", "message": "Hi"}),
+    ("POST", "/api/v1/job-reqs/{job_id:id}/assignees", "recruiter", {}, {"user_id": "$other_user_id"}),
+    ("POST", f"{E}/teams", "organizer", {}, {"name": "Mixed", "member_ids": ["$other_user_id"]}),
+    ("POST", f"{LC}/forward", "recruiter", {}, {"user_id": "$other_user_id"}),
+    ("POST", f"{LC}/invite", "recruiter", {}, {"user_id": "$other_user_id"}),
+    ("POST", f"{LC}/follow-up/forward", "recruiter", {"chat_id": "ended_id"}, {"to_user_id": "$other_user_id", "message": "FYI"}),
+    ("GET", "/jobs/{job_id:id}/chat/{chat_id:id}", "candidate", {"chat_id": "left_id"}, None),
+    ("POST", "/api/v1/job-reqs", "recruiter", {}, {**JOB, "event_id": "$other_event_id"}),
+    ("POST", f"{E}/routing-rules", "organizer", {}, {"kind": "booth", "user_id": "$other_user_id"}),
+]

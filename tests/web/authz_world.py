@@ -149,7 +149,10 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
     attachment_id = int(up["id"] if "id" in up else up["attachment"]["id"])
     await _ok(await api.post(f"/api/v1/chats/{live_id}/resume", headers={"Authorization": f"Bearer {cand}"},
                              files={"file": ("resume.pdf", PDF, "application/pdf")}))
-    left_id, _ = await live_chat("Dora")
+    left_id, dora = await live_chat("Dora")
+    up = await _ok(await api.post(f"/api/v1/chats/{left_id}/attachments", headers={"Authorization": f"Bearer {dora}"},
+                                  files={"file": ("other.pdf", PDF, "application/pdf")}), 201)
+    other_attachment_id = int(up["id"] if "id" in up else up["attachment"]["id"])
     await _ok(await api.post(f"/api/v1/live-chats/{left_id}/leave", headers=h["recruiter"], json={}))
     tickets = await _ok(await api.get("/api/v1/live-tickets", headers=h["recruiter"]))
     items = tickets["tickets"] if isinstance(tickets, dict) else tickets
@@ -211,7 +214,8 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
         team_id=int(team["id"]), rule_id=int(rule["id"]), reply_id=int(reply["id"]), article_id=int(article["id"]),
         recruiter_id=rec, talent_id=tal, bystander_id=w.user_ids["bystander"], organizer_id=w.user_ids["organizer"],
         book=book, continue_signed=live.continue_link(settings, live_id).rsplit("/", 1)[1], login_link=link, feed=feed,
-        candidate_token=cand, announcement_id=announcement_id,
+        candidate_token=cand, announcement_id=announcement_id, other_attachment_id=other_attachment_id,
+        other_user_id=w.user_ids["other"],
     )
     await api.aclose()
     return w

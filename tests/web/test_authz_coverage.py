@@ -99,10 +99,16 @@ class Refusals:
 
 
 class Matrix:
-    def __init__(self, app: Any, world: World, db: Path, uploads: Path, snapshot: Path, refusals: Refusals) -> None:
+    def __init__(self, app: Any, world: World, db: Path, uploads: Path, snapshot: Path, refusals: Refusals,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.app, self.world, self.db, self.uploads, self.snapshot, self.refusals = app, world, db, uploads, snapshot, refusals
         self.baseline: set[asyncio.Task[Any]] = set()
         self.last_text = ""
+        self.loop = loop
+
+    def mark(self) -> None:
+        """What runs for good (the log writer, the hub...): settle() waits for anything else."""
+        self.baseline = set(asyncio.all_tasks(self.loop))
 
     async def settle(self) -> None:
         """Waits for the work a request left running after its answer (publishing, automatic assignment)."""
@@ -217,7 +223,9 @@ def matrix_world(tmp_path_factory: pytest.TempPathFactory) -> Any:
     refusals = Refusals()
     refusals.install()
     try:
-        yield loop, app, world, Matrix(app, world, db, uploads, snapshot, refusals), settings
+        matrix = Matrix(app, world, db, uploads, snapshot, refusals, loop)
+        matrix.mark()
+        yield loop, app, world, matrix, settings
     finally:
         refusals.remove()
 
@@ -253,7 +261,6 @@ def test_every_route_answers_each_role_as_the_table_says(matrix_world: Any) -> N
 
     async def run() -> None:
         nonlocal checked
-        matrix.baseline = set(asyncio.all_tasks())
         for (method, path), entry in sorted(T.ROUTES.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             if method == "WS" or (method, path) not in routes or entry.skip or (only and only not in path):
                 continue
@@ -480,3 +487,24 @@ def test_websocket_handshakes_and_frames(matrix_world: Any) -> None:
         asyncio.run(run(base))
     print(f"\nWebSocket matrix: {len(T.WS_HANDSHAKE)} sockets x {len(T.ROLES)} roles, {len(T.WS_FRAMES)} frame types; {checked} checks")
     assert not failures, "\n".join(failures)
+
+
+def test_crossed_ids_never_succeed(matrix_world: Any) -> None:
+    """An allowed role with one id swapped for another event's or another chat's object gets a refusal or a 4xx."""
+    loop, _, _, matrix, _ = matrix_world
+    failures: list[str] = []
+
+    async def run() -> None:
+        for method, path, role, ids, body in T.CROSSED:
+            entry = T.Entry(frozenset({role}), body=body, ids=ids)
+            started = time.monotonic()
+            got, status, detail = await matrix.call(method, path, entry, role)
+            if time.monotonic() - started > 5:
+                failures.append(f"{method} {path} as {role} with {ids or body}: took {time.monotonic() - started:.0f} s ({detail})")
+            success = 200 <= status < 300 or (got == "allowed" and 300 <= status < 400 and "[error" not in detail)
+            if got == "error" or success:
+                failures.append(f"{method} {path} as {role} with {ids or body}: {detail}")
+
+    loop.run_until_complete(run())
+    print(f"\ncrossed ids: {len(T.CROSSED)} calls")
+    assert not failures, "A crossed id got through:\n" + "\n".join(failures)
