@@ -508,3 +508,35 @@ def test_crossed_ids_never_succeed(matrix_world: Any) -> None:
     loop.run_until_complete(run())
     print(f"\ncrossed ids: {len(T.CROSSED)} calls")
     assert not failures, "A crossed id got through:\n" + "\n".join(failures)
+
+
+def test_session_writes_need_the_csrf_token(matrix_world: Any) -> None:
+    """Every write a signed-in person may make, sent by their browser's session without the CSRF token (the API without
+    its X-CSRF-Token and bearer token; a form without its csrf field), is refused and changes nothing."""
+    loop, _, world, matrix, _ = matrix_world
+    failures: list[str] = []
+    checked = 0
+
+    async def run() -> None:
+        nonlocal checked
+        for (method, path), entry in sorted(T.ROUTES.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            people = [r for r in T.ROLES if r in entry.allow and r in authz_world.PEOPLE]
+            if method in ("GET", "WS", "OPTIONS") or not people or entry.allow >= T.GROUPS["ALL"] or entry.login_redirect_ok:
+                continue
+            role = world.roles[people[-1]]
+            saved, token, csrf = list(role.client.cookies.jar), role.token, role.csrf
+            role.token, role.csrf = "", "not-the-token"
+            try:
+                got, status, detail = await matrix.call(method, path, entry, role.name)
+            finally:
+                role.token, role.csrf = token, csrf
+            checked += 1
+            assert len(list(role.client.cookies.jar)) == len(saved)
+            if got != "denied":
+                failures.append(f"{method} {path} as {role.name} without the CSRF token: {detail}")
+            if os.environ.get("AUTHZ_DUMP"):
+                print(f"  {status} {method} {path} as {role.name}")
+
+    loop.run_until_complete(run())
+    print(f"\nwrites without the CSRF token: {checked} calls")
+    assert not failures, "Writes that went through without the CSRF token:\n" + "\n".join(failures)
