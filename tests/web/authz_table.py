@@ -4,7 +4,8 @@ sign-in, or a form post turned back by a not-found/forbidden error); nobody ever
 
 Roles (tests/web/authz_world.py builds them): anonymous; talent (in the 1-1 chat); bystander (a talent of the same event,
 in no chat); recruiter (of the event's company: in the 1-1 chat, owner of the live chat, manager of the job req);
-organizer (of the event); admin (platform admin); other (organizer of ANOTHER event); candidate (the live chat's token).
+organizer (of the event); admin (a platform admin taking part in no event); other (organizer of ANOTHER event); candidate
+(the live chat's token); candidate2 (a candidate of another chat of the same job req, with that chat's token).
 ARCHITECTURE.md, Visibility: people see only chats they take part in; organizers of the event and platform admins see
 all of it; unknown and invisible ids both answer 404.
 
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("anonymous", "candidate", "other", "bystander", "talent", "recruiter", "organizer", "admin")
+ROLES = ("anonymous", "candidate", "candidate2", "other", "bystander", "talent", "recruiter", "organizer", "admin")
 GROUPS: dict[str, frozenset[str]] = {
     "NONE": frozenset(),
     "ALL": frozenset(ROLES),

@@ -181,7 +181,7 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
         "event_id": ev, "title": "How interviews work", "keywords": "video", "body": "A video call in your browser."}), 201)
 
     # Signed-in browsers (one cookie jar each), the talent's CV, a sign-in link and the talent's calendar feed.
-    for key in ("anonymous", *PEOPLE, "candidate"):
+    for key in ("anonymous", *PEOPLE, "candidate", "candidate2"):
         client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         role = Role(key, client)
         if key in PEOPLE:
@@ -189,6 +189,8 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
             role.token = h[key]["Authorization"].split(" ", 1)[1]
         else:  # a stranger's browser still has a session (and a form token) from the sign-in page
             role.csrf = csrf_of((await client.get("/login")).text)
+        if key == "candidate2":  # a candidate of another chat (Dora's, same job req), with that chat's token
+            role.token = dora
         if key == "candidate":
             role.token = cand
             client.cookies.set(f"fm_chat_{live_id}", cand, domain="testserver.local", path=f"/jobs/{job['id']}/chat/{live_id}")
@@ -215,7 +217,7 @@ async def build(transport: httpx.AsyncBaseTransport, sm: async_sessionmaker[Any]
         recruiter_id=rec, talent_id=tal, bystander_id=w.user_ids["bystander"], organizer_id=w.user_ids["organizer"],
         book=book, continue_signed=live.continue_link(settings, live_id).rsplit("/", 1)[1], login_link=link, feed=feed,
         candidate_token=cand, announcement_id=announcement_id, other_attachment_id=other_attachment_id,
-        other_user_id=w.user_ids["other"],
+        other_user_id=w.user_ids["other"], other_candidate_token=dora,
     )
     await api.aclose()
     return w

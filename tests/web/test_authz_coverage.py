@@ -347,7 +347,7 @@ class Sockets:
             hello: dict[str, Any] = {"type": "hello", "v": 1, "conn": conn}
         elif socket == T.CANDIDATE:
             url = f"{self.ws_base}/ws/live"
-            token = ids["candidate_token"] if role == "candidate" else (self.world.roles[role].token or "not-a-token-at-all")
+            token = self.world.roles[role].token or "not-a-token-at-all"  # candidate2: another chat's real token
             hello = {"type": "hello", "v": 1, "conn": conn, "chat": ids["live_id"], "token": token}
         else:
             url = f"{self.ws_base}/ws/live/console"
