@@ -30,6 +30,10 @@ GROUPS: dict[str, frozenset[str]] = {
     "ORG": frozenset({"organizer", "admin"}),
 }
 
+# Roles for whom the event's ids don't exist: refused on a route naming one, the answer is 404 (never a 403 that would
+# confirm the object is there), as for an unknown id.
+OUTSIDERS = frozenset({"other"})
+
 
 @dataclass(frozen=True)
 class Entry:

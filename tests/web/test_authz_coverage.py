@@ -276,6 +276,9 @@ def test_every_route_answers_each_role_as_the_table_says(matrix_world: Any) -> N
                 checked += 1
                 row[role] = f"{got[0].upper()} {detail}"
                 want = "allowed" if role in entry.allow else "denied"
+                refused_with = status if status in (401, 403, 404) else matrix.refusals.last
+                if got == "denied" and role in T.OUTSIDERS and "{" in path and refused_with != 404:
+                    failures.append(f"{method} {path} as {role}: refused with {refused_with}, not 404 (ids outside one's events are unknown)")
                 if got == "allowed" and entry.secret and role not in entry.sees and entry.secret in matrix.last_text:
                     failures.append(f"{method} {path} as {role}: the answer shows {entry.secret!r}, which only {sorted(entry.sees)} may see")
                 if got == "error" or (got != want and not dump):
