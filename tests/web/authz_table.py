@@ -44,6 +44,7 @@ class Entry:
     query: str = ""
     login_redirect_ok: bool = False  # sign-in/out answer with a redirect to /login whoever asks
     skip: str = ""  # why the route isn't called (the reason is the entry)
+    codes: Mapping[str, int] = field(default_factory=dict)  # exact statuses where the class alone would let a regression by
     secret: str = ""  # text of the event's objects that an allowed role outside `sees` must not find in the answer (lists)
     sees: frozenset[str] = frozenset()
     note: str = ""
@@ -483,6 +484,8 @@ EXTRA: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/login/link"): {"login_redirect_ok": True},
     ("POST", "/logout"): {"login_redirect_ok": True},
     ("GET", "/book/{signed}/invite.ics"): {"note": "nothing is booked from the link in this world: 404 for everyone"},
+    # The chat is confirmed: accepting it again is a conflict (it used to un-confirm it, keeping its slot's busy blocks).
+    ("POST", "/api/v1/chat-requests/{chat_id:id}/accept"): {"codes": {"recruiter": 409}},
 }
 
 

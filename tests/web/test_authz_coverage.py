@@ -276,6 +276,8 @@ def test_every_route_answers_each_role_as_the_table_says(matrix_world: Any) -> N
                 checked += 1
                 row[role] = f"{got[0].upper()} {detail}"
                 want = "allowed" if role in entry.allow else "denied"
+                if role in entry.codes and status != entry.codes[role]:
+                    failures.append(f"{method} {path} as {role}: expected {entry.codes[role]}, got {detail}")
                 refused_with = status if status in (401, 403, 404) else matrix.refusals.last
                 if got == "denied" and role in T.OUTSIDERS and "{" in path and refused_with != 404:
                     failures.append(f"{method} {path} as {role}: refused with {refused_with}, not 404 (ids outside one's events are unknown)")
