@@ -6,7 +6,11 @@ entry fails the test, as does an entry for a route that no longer exists.
 Writes are sent the way real clients send them (API token or session + X-CSRF-Token on /api, the form's csrf field on
 pages) with a plausible body, and the database (and uploaded files) are put back after each one, so every call meets
 the same world. A refused form post answers 303 like an accepted one; the refusal is told apart by the domain error
-behind its flash message (a spy on web.pages.flash, which still runs)."""
+behind its flash message (a spy on web.pages.flash, which still runs).
+
+Filling in a new route's entry: AUTHZ_DUMP=/tmp/authz.json writes what every role got on every route (and reports no
+class mismatches); AUTHZ_ONLY=/live/ limits the calls to paths holding that text. Judge what you see against
+ARCHITECTURE.md's Visibility invariant before writing it down."""
 
 from __future__ import annotations
 
