@@ -86,6 +86,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/signaling_load.py
 	$(BIN)/python benchmarks/queue_load.py
 	$(BIN)/python benchmarks/roster_import.py
+	$(BIN)/python -m benchmarks.request_overhead
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/static/vendor

@@ -1,8 +1,9 @@
 """Reliability #3: Redis goes away for 10 s under two replicas while people keep chatting.
 
 Lines still commit (the database is the truth; acks come from the replica that stored them), /readyz on each replica
-reports Redis failing ("degraded", still 200: it stays in the balancer) and recovers, and once Redis is back every client reaches the latest seq within 15 s: the
-brokers subscribe again and tell their local connections to catch up (web/catchup.py), the clients replay the gap.
+reports Redis failing ("degraded", still 200: it stays in the balancer) and recovers, and once Redis is back every
+client reaches the latest seq within 15 s: the brokers subscribe again and tell their local connections to catch up
+(web/catchup.py), the clients replay the gap.
 """
 
 from __future__ import annotations
