@@ -49,6 +49,21 @@ async def _demo(settings: Settings) -> None:
         print(f"\nNo SMTP configured: email is shown at {settings.base_url}/mailbox\n")
 
 
+def _ask_password() -> str | None:
+    """At a terminal, without --password: asked twice, not echoed (a password on the command line stays in the shell's
+    history and shows in `ps`). Left empty, or with no terminal: no password (the person signs in by emailed link)."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    first = getpass.getpass("Password (empty: sign in by emailed link): ")
+    if not first:
+        return None
+    if getpass.getpass("Password again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
 async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     engine = create_engine(settings.database_url)
     sm = create_sessionmaker(engine)
@@ -81,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     create = users_sub.add_parser("create", help="create a user")
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True)
-    create.add_argument("--password")
+    create.add_argument("--password", help="asked at the terminal when left out (keeps it out of the shell's history)")
     create.add_argument("--admin", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -100,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_demo(settings))
         return 0
     if args.command == "users":
+        if args.password is None:
+            try:
+                args.password = _ask_password()
+            except ValueError as err:
+                print(f"error: {err}", file=sys.stderr)
+                return 2
         return asyncio.run(_create_user(settings, args))
     from web.app import SERVER_OPTIONS, create_app, freeze_startup_heap
     from web.serving import serve as serve_app

@@ -141,7 +141,8 @@ class Ctx:
 
     def run(self, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "FAIRMEET_"))}
-        result = subprocess.run(argv, env={**base, **(env or {})}, cwd=cwd or self.cwd, capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(argv, env={**base, **(env or {})}, cwd=cwd or self.cwd, capture_output=True, text=True, timeout=120, check=False,
+                                stdin=subprocess.DEVNULL)  # no terminal: `users create` makes a link-only account instead of asking
         assert result.returncode == 0, f"{shlex.join(argv)} failed: {result.stdout[-1500:]} {result.stderr[-1500:]}"
         return result
 
