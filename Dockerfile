@@ -20,11 +20,9 @@ COPY scheduling ./scheduling
 COPY signaling ./signaling
 COPY media ./media
 COPY web ./web
-RUN pip install --no-cache-dir . \
- && site="$(python -c 'import web, pathlib; print(pathlib.Path(web.__file__).parent)')" \
- && rm -rf "$site/static" && cp -r web/static "$site/static"
-# (The whole static tree is copied over the installed one: the package data lists only static/'s top level, so
-#  static/livechat/ would otherwise be missing.)
+# The package data (pyproject.toml) carries templates/, the whole static/ tree (livechat/ included) and the migrations;
+# tests/deploy/test_compose.py builds the wheel from these same directories and checks it.
+RUN pip install --no-cache-dir .
 COPY --from=vendor /vendor/selfie_segmentation /opt/fairmeet/lib/python3.11/site-packages/web/static/vendor/selfie_segmentation
 
 # 3. The image that runs: no compilers, no npm, a user of its own.
