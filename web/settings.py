@@ -14,7 +14,10 @@ def _secret_from_file(path: Path) -> str:
     """A per-installation secret kept beside the SQLite file, so restarts keep sessions valid."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        return path.read_text().strip()
+        value = path.read_text().strip()
+        if not value:  # an empty key would sign sessions and links with "": anyone could make them
+            raise ValueError(f"{path} is empty: put a long random key in it (docs/deploy.md) or remove it to have one made")
+        return value
     value = secrets.token_urlsafe(48)
     path.write_text(value)
     path.chmod(0o600)

@@ -398,3 +398,12 @@ def test_a_shell_that_stays_pid_1_runs_under_init() -> None:
         argv = [*(service.get("entrypoint") or []), *(service.get("command") or [])]
         if argv[:2] == ["sh", "-c"] and "exec " not in argv[2]:
             assert service.get("init") is True, f"{name}: its shell is PID 1"
+
+
+def test_an_empty_secret_key_file_is_refused(tmp_path: Path) -> None:
+    """secrets/secret_key created empty (a `touch` instead of `openssl rand`) must not sign sessions and links with ""."""
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(ValueError, match="is empty"):
+        Settings.from_env({"FAIRMEET_SECRET_FILE": str(tmp_path / "secret_key")})
+    made = Settings.from_env({"FAIRMEET_SECRET_FILE": str(tmp_path / "new" / "secret_key")})
+    assert len(made.secret_key) >= 64 and (tmp_path / "new" / "secret_key").read_text() == made.secret_key
