@@ -85,7 +85,7 @@ class JsonFormatter(logging.Formatter):
             line["job"] = job
         fields = vars(record)
         for key in fields.keys() - _STANDARD:  # the extras
-            if not key.startswith("_"):
+            if not key.startswith("_") and key != "color_message":  # uvicorn's copy of msg with terminal colour codes
                 value = fields[key]
                 line[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         if record.exc_info:

@@ -31,7 +31,7 @@ from aioice.turn import TurnClientUdpProtocol
 
 from media.turn import turn_credentials
 from tests.conftest import _service_missing
-from tests.live import free_socket
+from tests.live import free_socket, stop_process
 
 pytestmark = pytest.mark.reliability
 
@@ -81,12 +81,7 @@ def turnserver(conf: Path, tmp_path: Path) -> Iterator[tuple[str, int]]:
             time.sleep(0.05)
         yield "127.0.0.1", port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc)
 
 
 @asynccontextmanager

@@ -36,7 +36,7 @@ from scheduling.db import create_engine, create_sessionmaker
 from scheduling.models import ChatRequest, Company, Participant
 from scheduling.rooms import room_key
 from tests.conftest import REQUIRE_SERVICES, throwaway_pg
-from tests.live import free_socket, serve_process
+from tests.live import free_socket, serve_process, stop_process
 
 pytestmark = pytest.mark.reliability
 
@@ -120,12 +120,7 @@ def serve_old(tree: Path, url: str, log: Path) -> Iterator[str]:
                 time.sleep(0.1)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc)
 
 
 class Checked(httpx.AsyncClient):
